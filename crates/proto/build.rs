@@ -1,0 +1,25 @@
+//! Generates Rust types and tonic services from `proto/chatflow/**`.
+//!
+//! `protoc` comes from the `protoc-bin-vendored` crate, so building needs no
+//! system package and no download.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let protos = [
+        "chatflow/events/v1/envelope.proto",
+        "chatflow/config/v1/config.proto",
+    ]
+    .map(|p| root.join(p));
+
+    let mut config = prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
+    config.protoc_arg(format!(
+        "--proto_path={}",
+        protoc_bin_vendored::include_path()?.display()
+    ));
+    tonic_prost_build::configure().compile_with_config(config, &protos, &[root.clone()])?;
+    println!("cargo:rerun-if-changed={}", root.display());
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! Generated protobuf types and gRPC services.
+//!
+//! One module per proto package, mirroring `proto/chatflow/<domain>/v1`.
+//! Generated code is excluded from the workspace's doc and style lints.
+
+#![allow(missing_docs, clippy::all, clippy::unwrap_used)]
+
+/// `chatflow.events.v1`: the event envelope.
+pub mod events {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.events.v1");
+    }
+}
+
+/// `chatflow.config.v1`: feature flags.
+pub mod config {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.config.v1");
+    }
+}
+
+pub use prost;
+pub use prost_types;
