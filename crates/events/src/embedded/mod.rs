@@ -1,0 +1,243 @@
+//! The embedded backend: a partitioned log with consumer groups, kept in
+//! SQLite — a file (`sqlite://`, durable across restarts) or a private
+//! in-memory database (`memory://`). One code path serves both.
+//!
+//! Semantics follow Kafka: records go to `partition_for_key(key)`, offsets
+//! are dense per partition, groups split partitions between live members and
+//! resume from committed offsets. Differences: topics are never auto-created
+//! (publishing to a missing topic is [`BusError::NotFound`]), there is no
+//! retention, and groups are coordinated within one process only.
+
+mod group;
+mod store;
+mod subscription;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use self::group::Coordinator;
+use self::store::TopicPartition;
+use self::subscription::EmbeddedSubscription;
+use self::writer::{WriteOp, WriterState, lock};
+use crate::{BusError, BusOptions, EventBus, OutgoingRecord, Subscription, partition_for_key};
+
+/// Depth of the writer queue; publishers wait (back-pressure) when it is full.
+const WRITE_QUEUE: usize = 4096;
+
+/// The embedded bus; cheap to share through [`crate::EventBusRef`].
+pub(crate) struct EmbeddedBus {
+    shared: Arc<Shared>,
+}
+
+/// State shared by the bus and its subscriptions.
+pub(crate) struct Shared {
+    pool: SqlitePool,
+    backend: &'static str,
+    /// Partition count per topic.
+    topics: RwLock<HashMap<String, u32>>,
+    /// Next offset per partition, i.e. how far consumers may read.
+    ends: Arc<Mutex<HashMap<TopicPartition, u64>>>,
+    /// Changes after each batch of appends; consumers wait on it.
+    appended: watch::Receiver<u64>,
+    writer: mpsc::Sender<WriteOp>,
+    groups: Coordinator,
+    request_timeout: Duration,
+}
+
+impl EmbeddedBus {
+    /// A bus in a private in-memory database (one connection, so it stays alive).
+    pub(crate) async fn open_memory(options: &BusOptions) -> Result<Self, BusError> {
+        let connect = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(options.request_timeout)
+            .connect_with(connect)
+            .await?;
+        Self::open(pool, "embedded-memory", false, options).await
+    }
+
+    /// A bus in a SQLite file, created if missing, with its records and offsets.
+    pub(crate) async fn open_file(path: &Path, options: &BusOptions) -> Result<Self, BusError> {
+        let connect = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(options.request_timeout);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(options.request_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| {
+                BusError::Unavailable(format!("cannot open bus file {}: {e}", path.display()))
+            })?;
+        Self::open(pool, "embedded-sqlite", true, options).await
+    }
+
+    async fn open(
+        pool: SqlitePool,
+        backend: &'static str,
+        fsync_appends: bool,
+        options: &BusOptions,
+    ) -> Result<Self, BusError> {
+        store::migrate(&pool).await?;
+        let topics = store::load_topics(&pool).await?;
+        let ends = Arc::new(Mutex::new(store::load_ends(&pool, &topics).await?));
+        let (appended_tx, appended) = watch::channel(0);
+        let (writer, ops) = mpsc::channel(WRITE_QUEUE);
+        let state = WriterState {
+            pool: pool.clone(),
+            ends: ends.clone(),
+            appended: appended_tx,
+            fsync_appends,
+        };
+        tokio::spawn(writer::run(state, ops));
+        let shared = Shared {
+            pool,
+            backend,
+            topics: RwLock::new(topics),
+            ends,
+            appended,
+            writer,
+            groups: Coordinator::default(),
+            request_timeout: options.request_timeout,
+        };
+        Ok(Self {
+            shared: Arc::new(shared),
+        })
+    }
+}
+
+impl Shared {
+    /// Runs `f` with the topic table read-locked (never across an await).
+    ///
+    /// Lock order is topics, then groups: group changes that need partition
+    /// counts happen inside `f`, so a join cannot miss a topic being created.
+    pub(crate) fn with_topics<R>(&self, f: impl FnOnce(&HashMap<String, u32>) -> R) -> R {
+        f(&self
+            .topics
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    fn partitions_of(&self, topic: &str) -> Result<u32, BusError> {
+        self.with_topics(|topics| topics.get(topic).copied())
+            .ok_or_else(|| BusError::NotFound(format!("topic {topic:?} does not exist")))
+    }
+
+    /// Next offset of a partition (0 if nothing was ever written).
+    fn end_of(&self, tp: &TopicPartition) -> u64 {
+        lock(&self.ends).get(tp).copied().unwrap_or(0)
+    }
+
+    /// Queues a write and waits for its outcome, within the request timeout.
+    async fn write<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, BusError>>) -> WriteOp,
+    ) -> Result<T, BusError> {
+        let (reply, outcome) = oneshot::channel();
+        let closed = || BusError::Unavailable("embedded bus is shutting down".into());
+        let wait = async {
+            self.writer.send(make(reply)).await.map_err(|_| closed())?;
+            outcome.await.map_err(|_| closed())?
+        };
+        tokio::time::timeout(self.request_timeout, wait)
+            .await
+            .map_err(|_| BusError::Unavailable("embedded log write timed out".into()))?
+    }
+}
+
+#[async_trait]
+impl EventBus for EmbeddedBus {
+    async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError> {
+        crate::topic::validate_partitions(partitions)?;
+        crate::validate_topic(topic)?;
+        if self.shared.with_topics(|t| t.contains_key(topic)) {
+            return Ok(());
+        }
+        store::insert_topic(&self.shared.pool, topic, partitions).await?;
+        // Re-read the table: a concurrent creator may have won with another count.
+        let all = store::load_topics(&self.shared.pool).await?;
+        let mut topics = self
+            .shared
+            .topics
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *topics = all;
+        self.shared.groups.topics_changed(&topics);
+        Ok(())
+    }
+
+    async fn publish(&self, record: OutgoingRecord) -> Result<(u32, u64), BusError> {
+        crate::validate_topic(&record.topic)?;
+        let partitions = self.shared.partitions_of(&record.topic)?;
+        let partition = partition_for_key(&record.key, partitions);
+        let headers = store::encode_headers(&record.headers);
+        let offset = self
+            .shared
+            .write(|reply| WriteOp::Append {
+                tp: (record.topic, partition),
+                key: record.key,
+                payload: record.payload,
+                headers,
+                reply,
+            })
+            .await?;
+        Ok((partition, offset))
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        crate::topic::validate_topic_list(topics)?;
+        crate::topic::validate_group(group)?;
+        Ok(Box::new(EmbeddedSubscription::join(
+            self.shared.clone(),
+            group,
+            topics,
+        )))
+    }
+
+    async fn tail(&self, topics: &[String]) -> Result<Box<dyn Subscription>, BusError> {
+        crate::topic::validate_topic_list(topics)?;
+        let mut start = Vec::new();
+        for topic in topics {
+            for partition in 0..self.shared.partitions_of(topic)? {
+                let tp = (topic.clone(), partition);
+                let end = self.shared.end_of(&tp);
+                start.push((tp, end));
+            }
+        }
+        Ok(Box::new(EmbeddedSubscription::tail(
+            self.shared.clone(),
+            start,
+        )))
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        let probe = sqlx::query("SELECT 1").execute(&self.shared.pool);
+        tokio::time::timeout(self.shared.request_timeout, probe)
+            .await
+            .map_err(|_| BusError::Unavailable("embedded bus ping timed out".into()))??;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        self.shared.backend
+    }
+}

@@ -1,0 +1,20 @@
+//! The platform every ChatFlow service runs on.
+//!
+//! A [`Platform`] holds what services share in one process: the event bus,
+//! a relational store per service (its own PostgreSQL schema or SQLite
+//! file), health and readiness, and the shutdown signal. Services plug in
+//! through [`ServiceLauncher`]; [`cli::main`] is the whole `main` of both the
+//! `chatflow` binary (any set of services) and each thin per-service binary.
+
+pub mod cli;
+mod config;
+mod error;
+mod fleet;
+mod launcher;
+mod platform;
+
+pub use config::{BackendsConfig, PlatformConfig};
+pub use error::PlatformError;
+pub use fleet::run_fleet;
+pub use launcher::{Endpoint, ServiceLauncher};
+pub use platform::Platform;
