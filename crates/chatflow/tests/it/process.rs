@@ -1,0 +1,62 @@
+//! Runs `chatflow up` as a child process on free ports and reads its banner.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running `chatflow up` and the URLs its banner printed.
+pub struct Fleet {
+    child: Child,
+    pub ops: String,
+    pub config_http: String,
+}
+
+impl Fleet {
+    /// Starts the fleet with every listener on port 0 and waits for the banner.
+    pub async fn up(data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chatflow"))
+            .arg("up")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--ops-addr", "127.0.0.1:0"])
+            .env("CHATFLOW_SERVICES__CONFIG__HTTP_ADDR", "127.0.0.1:0")
+            .env("CHATFLOW_SERVICES__CONFIG__GRPC_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut ops, mut config_http) = (None, None);
+        let banner = async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                match words.as_slice() {
+                    ["ops", "http", url, ..] => ops = url.strip_suffix("/healthz").map(str::to_owned),
+                    ["config", "http", url] => config_http = Some((*url).to_owned()),
+                    ["Press", ..] => return,
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), banner).await.expect("no start-up banner");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { child, ops: ops.expect("banner lacks ops url"), config_http: config_http.expect("banner lacks config url") }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("child already exited").to_string();
+        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("fleet did not stop after SIGTERM")
+            .unwrap();
+        assert!(status.success(), "fleet exited with {status}");
+    }
+}
