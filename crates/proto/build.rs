@@ -19,7 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "--proto_path={}",
         protoc_bin_vendored::include_path()?.display()
     ));
-    tonic_prost_build::configure().compile_with_config(config, &protos, &[root.clone()])?;
+    tonic_prost_build::configure().compile_with_config(
+        config,
+        &protos,
+        std::slice::from_ref(&root),
+    )?;
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())
 }

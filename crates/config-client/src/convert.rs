@@ -21,9 +21,12 @@ pub fn flag_to_proto(flag: &StoredFlag) -> pb::Flag {
 /// Decodes a protobuf flag; a malformed one is `InvalidArgument`.
 pub fn flag_from_proto(flag: pb::Flag) -> Result<StoredFlag, ClientError> {
     let invalid = |e: String| ClientError::new(ErrorKind::InvalidArgument, e);
-    let key: FlagKey = flag.key.parse().map_err(|e: chatflow_flags::FlagError| invalid(e.to_string()))?;
-    let spec: FlagSpec =
-        serde_json::from_str(&flag.spec_json).map_err(|e| invalid(format!("flag {key}: spec: {e}")))?;
+    let key: FlagKey = flag
+        .key
+        .parse()
+        .map_err(|e: chatflow_flags::FlagError| invalid(e.to_string()))?;
+    let spec: FlagSpec = serde_json::from_str(&flag.spec_json)
+        .map_err(|e| invalid(format!("flag {key}: spec: {e}")))?;
     Ok(StoredFlag {
         key,
         spec,

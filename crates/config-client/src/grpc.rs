@@ -20,15 +20,23 @@ impl GrpcFlagSource {
     /// A client for `url` such as `http://config:7081`; no I/O until first use.
     pub fn connect_lazy(url: &str) -> Result<Self, ClientError> {
         let endpoint = Endpoint::from_shared(url.to_owned())
-            .map_err(|e| ClientError::new(ErrorKind::InvalidArgument, format!("bad url {url:?}: {e}")))?
+            .map_err(|e| {
+                ClientError::new(ErrorKind::InvalidArgument, format!("bad url {url:?}: {e}"))
+            })?
             .connect_timeout(std::time::Duration::from_secs(5));
-        Ok(Self { client: ConfigServiceClient::new(endpoint.connect_lazy()) })
+        Ok(Self {
+            client: ConfigServiceClient::new(endpoint.connect_lazy()),
+        })
     }
 }
 
 #[async_trait]
 impl FlagSource for GrpcFlagSource {
-    async fn evaluate(&self, key: &str, ctx: &EvaluationContext) -> Result<(Evaluation, u64), ClientError> {
+    async fn evaluate(
+        &self,
+        key: &str,
+        ctx: &EvaluationContext,
+    ) -> Result<(Evaluation, u64), ClientError> {
         let request = pb::EvaluateRequest {
             flag_key: key.to_owned(),
             context: Some(pb::EvaluationContext {
@@ -37,23 +45,43 @@ impl FlagSource for GrpcFlagSource {
             }),
         };
         let response = self.client.clone().evaluate(request).await?.into_inner();
-        let value = serde_json::from_str(&response.value_json)
-            .map_err(|e| ClientError::new(ErrorKind::Internal, format!("value is not JSON: {e}")))?;
+        let value = serde_json::from_str(&response.value_json).map_err(|e| {
+            ClientError::new(ErrorKind::Internal, format!("value is not JSON: {e}"))
+        })?;
         let reason: Reason = serde_json::from_str(&response.reason)
             .map_err(|e| ClientError::new(ErrorKind::Internal, format!("bad reason: {e}")))?;
-        Ok((Evaluation { variant: response.variant, value, reason }, response.version))
+        Ok((
+            Evaluation {
+                variant: response.variant,
+                value,
+                reason,
+            },
+            response.version,
+        ))
     }
 
     async fn watch(&self) -> Result<WatchStream, ClientError> {
-        let stream = self.client.clone().watch(pb::WatchRequest {}).await?.into_inner();
+        let stream = self
+            .client
+            .clone()
+            .watch(pb::WatchRequest {})
+            .await?
+            .into_inner();
         Ok(stream
             .map(|frame| {
-                let frame = frame?.frame.ok_or_else(|| ClientError::new(ErrorKind::Internal, "empty watch frame"))?;
+                let frame = frame?
+                    .frame
+                    .ok_or_else(|| ClientError::new(ErrorKind::Internal, "empty watch frame"))?;
                 match frame {
                     pb::watch_response::Frame::Snapshot(s) => Ok(WatchEvent::Snapshot(
-                        s.flags.into_iter().map(flag_from_proto).collect::<Result<_, _>>()?,
+                        s.flags
+                            .into_iter()
+                            .map(flag_from_proto)
+                            .collect::<Result<_, _>>()?,
                     )),
-                    pb::watch_response::Frame::Change(flag) => Ok(WatchEvent::Change(flag_from_proto(flag)?)),
+                    pb::watch_response::Frame::Change(flag) => {
+                        Ok(WatchEvent::Change(flag_from_proto(flag)?))
+                    }
                 }
             })
             .boxed())

@@ -38,7 +38,11 @@ pub type WatchStream = BoxStream<'static, Result<WatchEvent, ClientError>>;
 #[async_trait]
 pub trait FlagSource: Send + Sync + 'static {
     /// Evaluates one flag on the server side.
-    async fn evaluate(&self, key: &str, ctx: &EvaluationContext) -> Result<(Evaluation, u64), ClientError>;
+    async fn evaluate(
+        &self,
+        key: &str,
+        ctx: &EvaluationContext,
+    ) -> Result<(Evaluation, u64), ClientError>;
     /// Starts a watch: a snapshot, then every change.
     async fn watch(&self) -> Result<WatchStream, ClientError>;
 }

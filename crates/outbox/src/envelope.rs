@@ -40,7 +40,10 @@ mod tests {
 
     #[test]
     fn envelope_round_trips_and_ids_are_unique() {
-        let inner = EventEnvelope { id: "inner".into(), ..Default::default() };
+        let inner = EventEnvelope {
+            id: "inner".into(),
+            ..Default::default()
+        };
         let a = envelope_for("chatflow.test.happened", "test", "k1", &inner);
         let b = envelope_for("chatflow.test.happened", "test", "k1", &inner);
         assert_ne!(a.id, b.id);

@@ -49,7 +49,11 @@ impl Outbox {
     pub async fn open(store: SqlStore, source: &str) -> Result<Self, OutboxError> {
         m::describe();
         table::ensure(&store).await?;
-        Ok(Self { store, source: source.to_owned(), wake: Arc::new(Notify::new()) })
+        Ok(Self {
+            store,
+            source: source.to_owned(),
+            wake: Arc::new(Notify::new()),
+        })
     }
 
     /// Adds an event to the caller's transaction; it is published only if the
@@ -64,9 +68,15 @@ impl Outbox {
     ) -> Result<String, OutboxError> {
         let envelope = envelope_for(topic, &self.source, subject, message);
         let mut headers = vec![
-            (EventHeaders::ID.to_owned(), envelope.id.clone().into_bytes()),
+            (
+                EventHeaders::ID.to_owned(),
+                envelope.id.clone().into_bytes(),
+            ),
             (EventHeaders::TYPE.to_owned(), topic.as_bytes().to_vec()),
-            (EventHeaders::SOURCE.to_owned(), self.source.as_bytes().to_vec()),
+            (
+                EventHeaders::SOURCE.to_owned(),
+                self.source.as_bytes().to_vec(),
+            ),
         ];
         // The trace of the request that changed state continues in the consumer.
         chatflow_events::inject_trace_context(&mut headers);
@@ -91,13 +101,20 @@ impl Outbox {
 
     /// Rows not yet published.
     pub async fn pending(&self) -> Result<i64, OutboxError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM outbox").fetch_one(self.store.pool()).await?;
+        let row = sqlx::query("SELECT COUNT(*) FROM outbox")
+            .fetch_one(self.store.pool())
+            .await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 
     /// Publishes pending rows until shutdown; failures are retried with
     /// backoff, never skipped, so order and completeness hold.
-    pub async fn run_relay(&self, bus: EventBusRef, options: RelayOptions, shutdown: CancellationToken) {
+    pub async fn run_relay(
+        &self,
+        bus: EventBusRef,
+        options: RelayOptions,
+        shutdown: CancellationToken,
+    ) {
         let mut backoff = Duration::from_millis(50);
         loop {
             match self.relay_once(&bus, options.batch_size).await {
@@ -128,7 +145,11 @@ impl Outbox {
     }
 
     /// Publishes up to `batch_size` rows in id order; returns how many.
-    pub async fn relay_once(&self, bus: &EventBusRef, batch_size: i64) -> Result<usize, OutboxError> {
+    pub async fn relay_once(
+        &self,
+        bus: &EventBusRef,
+        batch_size: i64,
+    ) -> Result<usize, OutboxError> {
         let mut tx = self.store.begin().await?;
         if self.store.dialect() == Dialect::Postgres {
             // One relay per schema at a time keeps bus order equal to commit order.
@@ -176,9 +197,13 @@ impl Outbox {
     }
 }
 
-fn decode_row(id: i64, row: &chatflow_sql::sqlx::any::AnyRow) -> Result<OutgoingRecord, OutboxError> {
+fn decode_row(
+    id: i64,
+    row: &chatflow_sql::sqlx::any::AnyRow,
+) -> Result<OutgoingRecord, OutboxError> {
     let headers_text: String = row.try_get("headers")?;
-    let headers = decode_headers(&headers_text).map_err(|reason| OutboxError::Corrupt { id, reason })?;
+    let headers =
+        decode_headers(&headers_text).map_err(|reason| OutboxError::Corrupt { id, reason })?;
     Ok(OutgoingRecord {
         topic: row.try_get("topic")?,
         key: row.try_get("record_key")?,

@@ -19,16 +19,14 @@ pub async fn ensure(store: &SqlStore) -> Result<(), OutboxError> {
             "CREATE TABLE IF NOT EXISTS outbox_relay_lock (id BIGINT PRIMARY KEY)",
             "INSERT INTO outbox_relay_lock (id) VALUES (1) ON CONFLICT DO NOTHING",
         ],
-        Dialect::Sqlite => &[
-            "CREATE TABLE IF NOT EXISTS outbox (
+        Dialect::Sqlite => &["CREATE TABLE IF NOT EXISTS outbox (
                 id INTEGER PRIMARY KEY AUTOINCREMENT,
                 topic TEXT NOT NULL,
                 record_key BLOB NOT NULL,
                 payload BLOB NOT NULL,
                 headers TEXT NOT NULL,
                 created_at_ms BIGINT NOT NULL
-            )",
-        ],
+            )"],
     };
     for statement in statements {
         match sqlx_execute(store, statement).await {
@@ -41,7 +39,9 @@ pub async fn ensure(store: &SqlStore) -> Result<(), OutboxError> {
 }
 
 async fn sqlx_execute(store: &SqlStore, statement: &str) -> Result<(), OutboxError> {
-    chatflow_sql::sqlx::query(statement).execute(store.pool()).await?;
+    chatflow_sql::sqlx::query(statement)
+        .execute(store.pool())
+        .await?;
     Ok(())
 }
 

@@ -72,7 +72,10 @@ struct BackendFlags {
 
 /// The whole `main` of a ChatFlow binary: `all` are the services it can run,
 /// `launcher` builds the launcher of one. Without a subcommand it runs them all.
-pub fn main<S: ValueEnum + Clone>(all: &[S], launcher: fn(&S) -> Box<dyn ServiceLauncher>) -> ExitCode {
+pub fn main<S: ValueEnum + Clone>(
+    all: &[S],
+    launcher: fn(&S) -> Box<dyn ServiceLauncher>,
+) -> ExitCode {
     let cli = Cli::parse();
     let selected = match &cli.command {
         None | Some(Command::Up) => Ok(all.to_vec()),
@@ -89,9 +92,13 @@ pub fn main<S: ValueEnum + Clone>(all: &[S], launcher: fn(&S) -> Box<dyn Service
         data_dir: cli.data_dir.clone(),
         production: cli.production.then_some(true),
         ops_addr: cli.ops_addr.clone(),
-        backends: BackendFlags { bus_url: cli.bus_url.clone(), sql_url: cli.sql_url.clone() },
+        backends: BackendFlags {
+            bus_url: cli.bus_url.clone(),
+            sql_url: cli.sql_url.clone(),
+        },
     };
-    let config: PlatformConfig = match chatflow_runtime::config::load(cli.config.as_deref(), &flags) {
+    let config: PlatformConfig = match chatflow_runtime::config::load(cli.config.as_deref(), &flags)
+    {
         Ok(config) => config,
         Err(err) => return fail(&format!("configuration: {err}")),
     };
@@ -115,7 +122,10 @@ fn unknown_service<S: ValueEnum>(name: &str, all: &[S]) -> String {
         .iter()
         .filter_map(|s| s.to_possible_value().map(|v| v.get_name().to_owned()))
         .collect();
-    format!("unknown service {name:?}; known services: {}", known.join(", "))
+    format!(
+        "unknown service {name:?}; known services: {}",
+        known.join(", ")
+    )
 }
 
 fn fail(message: &str) -> ExitCode {

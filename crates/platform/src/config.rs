@@ -76,10 +76,16 @@ impl PlatformConfig {
         match &self.backends.sql_url {
             Some(url) if url.starts_with("sqlite:") => {
                 let dir = url.trim_start_matches("sqlite:").trim_start_matches("//");
-                format!("sqlite://{}", PathBuf::from(dir).join(format!("{service}.db")).display())
+                format!(
+                    "sqlite://{}",
+                    PathBuf::from(dir).join(format!("{service}.db")).display()
+                )
             }
             Some(url) => url.clone(),
-            None => format!("sqlite://{}", self.data_dir.join(format!("{service}.db")).display()),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join(format!("{service}.db")).display()
+            ),
         }
     }
 
@@ -116,14 +122,20 @@ mod tests {
 
     #[test]
     fn embedded_defaults_live_under_the_data_dir() {
-        let cfg = PlatformConfig { data_dir: "/tmp/x".into(), ..Default::default() };
+        let cfg = PlatformConfig {
+            data_dir: "/tmp/x".into(),
+            ..Default::default()
+        };
         assert_eq!(cfg.bus_url(), "sqlite:///tmp/x/bus.db");
         assert_eq!(cfg.sql_url_for("config"), "sqlite:///tmp/x/config.db");
     }
 
     #[test]
     fn production_names_the_embedded_backend() {
-        let mut cfg = PlatformConfig { production: true, ..Default::default() };
+        let mut cfg = PlatformConfig {
+            production: true,
+            ..Default::default()
+        };
         let err = cfg.check_production().unwrap_err().to_string();
         assert!(err.contains("event bus"), "{err}");
         cfg.backends.bus_url = Some("kafka://k:9092".into());
@@ -136,7 +148,10 @@ mod tests {
     #[test]
     fn sqlite_sql_url_is_a_directory_of_files() {
         let cfg = PlatformConfig {
-            backends: BackendsConfig { sql_url: Some("sqlite://var/db".into()), ..Default::default() },
+            backends: BackendsConfig {
+                sql_url: Some("sqlite://var/db".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(cfg.sql_url_for("auth"), "sqlite://var/db/auth.db");

@@ -47,6 +47,9 @@ impl HasKind for PlatformError {
 impl PlatformError {
     /// A service-start failure from any displayable error.
     pub fn service(service: &'static str, err: impl std::fmt::Display) -> Self {
-        Self::Service { service, reason: err.to_string() }
+        Self::Service {
+            service,
+            reason: err.to_string(),
+        }
     }
 }

@@ -32,19 +32,27 @@ pub async fn run_fleet(
 
     let ops_listener = serve::bind(&ops_addr)
         .await
-        .map_err(|e| PlatformError::Bind { addr: ops_addr.clone(), reason: e.to_string() })?;
+        .map_err(|e| PlatformError::Bind {
+            addr: ops_addr.clone(),
+            reason: e.to_string(),
+        })?;
     let ops_url = format!("http://{}", local_addr(&ops_listener));
     let ops_router = health.router().merge(metrics::metrics_route(prometheus));
     // The ops server outlives the drain so probes keep seeing 503 until exit.
     let ops_stop = tokio_util::sync::CancellationToken::new();
-    let ops_task = tokio::spawn(serve::serve_http(ops_listener, ops_router, ops_stop.clone()));
+    let ops_task = tokio::spawn(serve::serve_http(
+        ops_listener,
+        ops_router,
+        ops_stop.clone(),
+    ));
 
     health.set_ready(true);
     print_banner(&platform, &endpoints, &ops_url);
 
     shutdown.triggered().await;
     tracing::info!("shutting down");
-    let drained = shutdown::graceful(&shutdown, &health, drain_deadline, Some(telemetry_guard)).await;
+    let drained =
+        shutdown::graceful(&shutdown, &health, drain_deadline, Some(telemetry_guard)).await;
     ops_stop.cancel();
     let _ = ops_task.await;
     if !drained {
@@ -63,14 +71,27 @@ fn local_addr(listener: &tokio::net::TcpListener) -> String {
 /// The start-up summary a newcomer reads: what runs, where, on which backends.
 fn print_banner(platform: &Platform, endpoints: &[Endpoint], ops_url: &str) {
     let config = platform.config();
-    let mode = if config.production { "production" } else { "development" };
-    println!("ChatFlow is up ({mode}, event bus: {}).", platform.bus().backend());
+    let mode = if config.production {
+        "production"
+    } else {
+        "development"
+    };
+    println!(
+        "ChatFlow is up ({mode}, event bus: {}).",
+        platform.bus().backend()
+    );
     if !config.production {
         println!("  data directory: {}", config.data_dir.display());
     }
     for endpoint in endpoints {
-        println!("  {:<16} {:<5} {}", endpoint.service, endpoint.protocol, endpoint.url);
+        println!(
+            "  {:<16} {:<5} {}",
+            endpoint.service, endpoint.protocol, endpoint.url
+        );
     }
-    println!("  {:<16} {:<5} {ops_url}/healthz  {ops_url}/readyz  {ops_url}/metrics", "ops", "http");
+    println!(
+        "  {:<16} {:<5} {ops_url}/healthz  {ops_url}/readyz  {ops_url}/metrics",
+        "ops", "http"
+    );
     println!("Press Ctrl-C to stop.");
 }

@@ -30,7 +30,10 @@ impl Platform {
         config.check_production()?;
         if config.backends.bus_url.is_none() || config.backends.sql_url.is_none() {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-                PlatformError::Config(format!("cannot create data directory {}: {e}", config.data_dir.display()))
+                PlatformError::Config(format!(
+                    "cannot create data directory {}: {e}",
+                    config.data_dir.display()
+                ))
             })?;
         }
         let bus_url = config.bus_url();
@@ -40,14 +43,22 @@ impl Platform {
         };
         let bus = chatflow_events::connect(&bus_url, options)
             .await
-            .map_err(|e| PlatformError::Backend { backend: "event bus", reason: e.to_string() })?;
+            .map_err(|e| PlatformError::Backend {
+                backend: "event bus",
+                reason: e.to_string(),
+            })?;
         let probe = bus.clone();
         health.add_check("event_bus", move || {
             let probe = probe.clone();
             async move { probe.ping().await.map_err(|e| e.to_string()) }
         });
         tracing::info!(backend = bus.backend(), "event bus connected");
-        Ok(Self { config: Arc::new(config), bus, health, shutdown })
+        Ok(Self {
+            config: Arc::new(config),
+            bus,
+            health,
+            shutdown,
+        })
     }
 
     /// The shared event bus.
@@ -83,10 +94,17 @@ impl Platform {
     /// The relational store of `service`: its own PostgreSQL schema or SQLite file.
     pub async fn sql(&self, service: &'static str) -> Result<SqlStore, PlatformError> {
         let url = self.config.sql_url_for(service);
-        let schema = format!("{}{}", self.config.backends.schema_prefix, service.replace('-', "_"));
+        let schema = format!(
+            "{}{}",
+            self.config.backends.schema_prefix,
+            service.replace('-', "_")
+        );
         let store = SqlStore::connect(&url, SqlOptions::for_schema(schema))
             .await
-            .map_err(|e| PlatformError::Backend { backend: "relational store", reason: e.to_string() })?;
+            .map_err(|e| PlatformError::Backend {
+                backend: "relational store",
+                reason: e.to_string(),
+            })?;
         let probe = store.clone();
         self.health.add_check(service_check_name(service), move || {
             let probe = probe.clone();
@@ -96,7 +114,10 @@ impl Platform {
     }
 
     /// Decodes the `services.<service>` section, or the defaults when absent.
-    pub fn service_config<T: DeserializeOwned + Default>(&self, service: &str) -> Result<T, PlatformError> {
+    pub fn service_config<T: DeserializeOwned + Default>(
+        &self,
+        service: &str,
+    ) -> Result<T, PlatformError> {
         match self.config.services.get(service) {
             None => Ok(T::default()),
             Some(value) => serde_json::from_value(value.clone())

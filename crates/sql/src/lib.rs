@@ -20,4 +20,3 @@ pub use store::{Dialect, Migrations, SqlOptions, SqlStore};
 
 /// Re-exported so services write queries without naming sqlx versions.
 pub use sqlx;
-

@@ -133,7 +133,9 @@ fn dialect_of(url: &str) -> Result<Dialect, SqlError> {
 /// Schema names become SQL identifiers, so only a safe alphabet is accepted.
 fn validate_schema(schema: &str) -> Result<(), SqlError> {
     let mut chars = schema.chars();
-    let starts_well = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if starts_well && rest_ok && schema.len() <= 63 {
         Ok(())
@@ -184,12 +186,14 @@ async fn connect_sqlite(url: &str, options: &SqlOptions) -> Result<AnyPool, SqlE
         .next()
         .unwrap_or_default();
     let in_memory = path_part.is_empty() || path_part == ":memory:";
-    if !in_memory {
-        if let Some(parent) = Path::new(path_part).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                SqlError::Unavailable(format!("cannot create directory {}: {e}", parent.display()))
-            })?;
-        }
+    if !in_memory
+        && let Some(parent) = Path::new(path_part)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            SqlError::Unavailable(format!("cannot create directory {}: {e}", parent.display()))
+        })?;
     }
     // `mode=rwc` creates the file when missing.
     let url = if url.contains('?') || in_memory {

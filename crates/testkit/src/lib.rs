@@ -47,9 +47,19 @@ impl TestBackends {
         let dir = tempfile::tempdir().unwrap();
         let unique = unique_name();
         let url = format!("sqlite://{}", dir.path().join("svc.db").display());
-        let sql = SqlStore::connect(&url, SqlOptions::for_schema(&unique)).await.unwrap();
-        let bus = chatflow_events::connect("memory://", BusOptions::default()).await.unwrap();
-        Self { kind: BackendKind::Embedded, sql, bus, unique, dir }
+        let sql = SqlStore::connect(&url, SqlOptions::for_schema(&unique))
+            .await
+            .unwrap();
+        let bus = chatflow_events::connect("memory://", BusOptions::default())
+            .await
+            .unwrap();
+        Self {
+            kind: BackendKind::Embedded,
+            sql,
+            bus,
+            unique,
+            dir,
+        }
     }
 
     /// A fresh PostgreSQL schema and a unique topic prefix on Kafka.
@@ -59,11 +69,20 @@ impl TestBackends {
         let sql = SqlStore::connect(&postgres_url(), SqlOptions::for_schema(&unique))
             .await
             .expect("PostgreSQL must be running (scripts/test.sh starts it)");
-        let options = BusOptions { topic_prefix: Some(format!("{unique}.")), ..BusOptions::default() };
+        let options = BusOptions {
+            topic_prefix: Some(format!("{unique}.")),
+            ..BusOptions::default()
+        };
         let bus = chatflow_events::connect(&kafka_url(), options)
             .await
             .expect("Kafka must be reachable and the `kafka` feature enabled (scripts/test.sh does both)");
-        Self { kind: BackendKind::Real, sql, bus, unique, dir }
+        Self {
+            kind: BackendKind::Real,
+            sql,
+            bus,
+            unique,
+            dir,
+        }
     }
 
     /// A short label for test output: `embedded` or `real`.

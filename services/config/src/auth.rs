@@ -16,18 +16,28 @@ pub struct OperatorToken {
 impl OperatorToken {
     /// Wraps the configured token.
     pub fn new(token: &str) -> Self {
-        Self { digest: Sha256::digest(token.as_bytes()).into() }
+        Self {
+            digest: Sha256::digest(token.as_bytes()).into(),
+        }
     }
 
     /// Whether `candidate` is the token, comparing fixed-size digests in full.
     pub fn matches(&self, candidate: &str) -> bool {
         let other: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
-        self.digest.iter().zip(other.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        self.digest
+            .iter()
+            .zip(other.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     }
 }
 
 /// Rejects requests without `Authorization: Bearer <operator token>`.
-pub async fn require_operator(State(token): State<OperatorToken>, request: Request, next: Next) -> Response {
+pub async fn require_operator(
+    State(token): State<OperatorToken>,
+    request: Request,
+    next: Next,
+) -> Response {
     let presented = request
         .headers()
         .get(http::header::AUTHORIZATION)
@@ -43,9 +53,10 @@ pub async fn require_operator(State(token): State<OperatorToken>, request: Reque
 fn deny(message: &str) -> Response {
     metrics::counter!(crate::metrics::AUTH_FAILURES).increment(1);
     let mut response = ApiError::new(ErrorKind::Unauthenticated, message).into_response();
-    response
-        .headers_mut()
-        .insert(http::header::WWW_AUTHENTICATE, http::HeaderValue::from_static("Bearer"));
+    response.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer"),
+    );
     response
 }
 

@@ -27,7 +27,10 @@ pub struct ChangeFeed {
 
 impl Default for ChangeFeed {
     fn default() -> Self {
-        Self { sender: broadcast::channel(CAPACITY).0, seen: Arc::default() }
+        Self {
+            sender: broadcast::channel(CAPACITY).0,
+            seen: Arc::default(),
+        }
     }
 }
 
@@ -35,7 +38,10 @@ impl ChangeFeed {
     /// Announces a change unless this version (or a newer one) was already announced.
     pub fn publish(&self, flag: StoredFlag) {
         {
-            let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut seen = self
+                .seen
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let last = seen.entry(flag.key.to_string()).or_insert(0);
             if flag.version <= *last {
                 return;
@@ -70,7 +76,9 @@ impl ChangeFeed {
                     Ok(flag) => self.publish(flag),
                     // A bad event must not stop the feed; it is logged and skipped
                     // (the tail has no group, so there is nothing to dead-letter).
-                    Err(reason) => tracing::warn!(%reason, offset = delivery.offset, "undecodable flag change"),
+                    Err(reason) => {
+                        tracing::warn!(%reason, offset = delivery.offset, "undecodable flag change")
+                    }
                 },
                 Err(err) => {
                     tracing::warn!(error = %err, "flag change feed interrupted");
@@ -88,7 +96,8 @@ impl ChangeFeed {
 /// Decodes an envelope carrying `FlagChanged`.
 fn decode_change(payload: &[u8]) -> Result<StoredFlag, String> {
     let envelope = EventEnvelope::decode(payload).map_err(|e| format!("envelope: {e}"))?;
-    let change = pb::FlagChanged::decode(envelope.data.as_slice()).map_err(|e| format!("body: {e}"))?;
+    let change =
+        pb::FlagChanged::decode(envelope.data.as_slice()).map_err(|e| format!("body: {e}"))?;
     let flag = change.flag.ok_or("change without flag")?;
     chatflow_config_client::flag_from_proto(flag).map_err(|e| e.to_string())
 }
@@ -104,7 +113,11 @@ mod tests {
             spec: FlagSpec {
                 description: String::new(),
                 kind: FlagKind::Boolean,
-                variants: [("on".to_owned(), true.into()), ("off".to_owned(), false.into())].into(),
+                variants: [
+                    ("on".to_owned(), true.into()),
+                    ("off".to_owned(), false.into()),
+                ]
+                .into(),
                 default_variant: "off".to_owned(),
                 off_variant: None,
                 enabled: true,

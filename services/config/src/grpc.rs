@@ -33,7 +33,10 @@ type WatchFrames = Pin<Box<dyn Stream<Item = Result<pb::WatchResponse, Status>> 
 
 #[tonic::async_trait]
 impl ConfigRpc for GrpcApi {
-    async fn evaluate(&self, request: Request<pb::EvaluateRequest>) -> Result<Response<pb::EvaluateResponse>, Status> {
+    async fn evaluate(
+        &self,
+        request: Request<pb::EvaluateRequest>,
+    ) -> Result<Response<pb::EvaluateResponse>, Status> {
         let request = request.into_inner();
         let context = context_from_proto(request.context.unwrap_or_default())?;
         let outcome = self.engine.evaluate(&request.flag_key, &context).await;
@@ -50,7 +53,10 @@ impl ConfigRpc for GrpcApi {
 
     type WatchStream = WatchFrames;
 
-    async fn watch(&self, _request: Request<pb::WatchRequest>) -> Result<Response<WatchFrames>, Status> {
+    async fn watch(
+        &self,
+        _request: Request<pb::WatchRequest>,
+    ) -> Result<Response<WatchFrames>, Status> {
         let events = self
             .engine
             .watch()

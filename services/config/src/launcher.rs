@@ -29,7 +29,10 @@ impl ServiceLauncher for ConfigLauncher {
         let service = ConfigService::build(config.clone(), Deps { sql, bus }, &token)
             .await
             .map_err(|e| PlatformError::service(NAME, e))?;
-        let listeners = Listeners { http: bind(&config.http_addr).await?, grpc: bind(&config.grpc_addr).await? };
+        let listeners = Listeners {
+            http: bind(&config.http_addr).await?,
+            grpc: bind(&config.grpc_addr).await?,
+        };
         let endpoints = vec![
             endpoint("http", &listeners.http, "http"),
             endpoint("grpc", &listeners.grpc, "http"),
@@ -49,7 +52,9 @@ impl ServiceLauncher for ConfigLauncher {
 fn admin_token(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
     if let Some(token) = &config.admin_token {
         if token.expose().len() < 16 {
-            return Err(PlatformError::Config("services.config.admin_token must be at least 16 characters".into()));
+            return Err(PlatformError::Config(
+                "services.config.admin_token must be at least 16 characters".into(),
+            ));
         }
         return Ok(token.expose().clone());
     }
@@ -59,10 +64,10 @@ fn admin_token(config: &Config, platform: &Platform) -> Result<String, PlatformE
         ));
     }
     let path = platform.data_dir().join("operator-token");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if !existing.trim().is_empty() {
-            return Ok(existing.trim().to_owned());
-        }
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(existing.trim().to_owned());
     }
     let token: String = {
         use rand::Rng;
@@ -72,17 +77,30 @@ fn admin_token(config: &Config, platform: &Platform) -> Result<String, PlatformE
     std::fs::create_dir_all(platform.data_dir())
         .and_then(|()| std::fs::write(&path, &token))
         .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))?;
-    println!("config: generated a development operator token in {}", path.display());
+    println!(
+        "config: generated a development operator token in {}",
+        path.display()
+    );
     Ok(token)
 }
 
 async fn bind(addr: &str) -> Result<tokio::net::TcpListener, PlatformError> {
     chatflow_runtime::serve::bind(addr)
         .await
-        .map_err(|e| PlatformError::Bind { addr: addr.to_owned(), reason: e.to_string() })
+        .map_err(|e| PlatformError::Bind {
+            addr: addr.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 fn endpoint(protocol: &'static str, listener: &tokio::net::TcpListener, scheme: &str) -> Endpoint {
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    Endpoint { service: NAME, protocol, url: format!("{scheme}://{addr}") }
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    Endpoint {
+        service: NAME,
+        protocol,
+        url: format!("{scheme}://{addr}"),
+    }
 }

@@ -14,5 +14,8 @@ pub fn describe() {
     metrics::describe_counter!(FLAG_CHANGES, "flag changes committed");
     metrics::describe_counter!(EVALUATIONS, "flag evaluations served over gRPC");
     metrics::describe_gauge!(WATCHERS, "open Watch streams");
-    metrics::describe_counter!(AUTH_FAILURES, "admin requests with a missing or wrong token");
+    metrics::describe_counter!(
+        AUTH_FAILURES,
+        "admin requests with a missing or wrong token"
+    );
 }

@@ -87,9 +87,27 @@ pub struct ErrorDetail {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "ChatFlow config service", description = "Feature flags: admin API. Every route but this document needs `Authorization: Bearer <operator token>`."),
-    paths(list_flags, create_flag, get_flag, update_flag, delete_flag, flag_audit, evaluate_flag),
-    components(schemas(CreateFlag, UpdateFlag, FlagList, AuditTrail, EvaluationResult, ErrorBody))
+    info(
+        title = "ChatFlow config service",
+        description = "Feature flags: admin API. Every route but this document needs `Authorization: Bearer <operator token>`."
+    ),
+    paths(
+        list_flags,
+        create_flag,
+        get_flag,
+        update_flag,
+        delete_flag,
+        flag_audit,
+        evaluate_flag
+    ),
+    components(schemas(
+        CreateFlag,
+        UpdateFlag,
+        FlagList,
+        AuditTrail,
+        EvaluationResult,
+        ErrorBody
+    ))
 )]
 struct ApiDoc;
 
@@ -102,7 +120,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(engine: Engine, token: OperatorToken, max_body_bytes: usize) -> Router {
     let admin = Router::new()
         .route("/v1/flags", get(list_flags).post(create_flag))
-        .route("/v1/flags/{key}", get(get_flag).put(update_flag).delete(delete_flag))
+        .route(
+            "/v1/flags/{key}",
+            get(get_flag).put(update_flag).delete(delete_flag),
+        )
         .route("/v1/flags/{key}/audit", get(flag_audit))
         .route("/v1/flags/{key}/evaluate", post(evaluate_flag))
         .layer(middleware::from_fn_with_state(token, require_operator))
@@ -114,13 +135,16 @@ pub fn router(engine: Engine, token: OperatorToken, max_body_bytes: usize) -> Ro
 }
 
 fn parse_key(key: &str) -> Result<FlagKey, ApiError> {
-    key.parse().map_err(|e: chatflow_flags::FlagError| ApiError::from_error(&e))
+    key.parse()
+        .map_err(|e: chatflow_flags::FlagError| ApiError::from_error(&e))
 }
 
 /// Lists live flags.
 #[utoipa::path(get, path = "/v1/flags", responses((status = 200, body = FlagList), (status = 401, body = ErrorBody)))]
 async fn list_flags(State(engine): State<Engine>) -> Result<Json<FlagList>, ApiError> {
-    Ok(Json(FlagList { flags: engine.store.list().await? }))
+    Ok(Json(FlagList {
+        flags: engine.store.list().await?,
+    }))
 }
 
 /// Creates a flag at version 1 (or continues a deleted key's versions).
@@ -139,7 +163,10 @@ async fn create_flag(
 /// Reads one live flag.
 #[utoipa::path(get, path = "/v1/flags/{key}", params(("key" = String, Path)),
     responses((status = 200, body = StoredFlag), (status = 404, body = ErrorBody)))]
-async fn get_flag(State(engine): State<Engine>, Path(key): Path<String>) -> Result<Json<StoredFlag>, ApiError> {
+async fn get_flag(
+    State(engine): State<Engine>,
+    Path(key): Path<String>,
+) -> Result<Json<StoredFlag>, ApiError> {
     let key = parse_key(&key)?;
     Ok(Json(engine.store.get(key.as_str()).await?))
 }
@@ -154,7 +181,10 @@ async fn update_flag(
     ApiJson(body): ApiJson<UpdateFlag>,
 ) -> Result<Json<StoredFlag>, ApiError> {
     let key = parse_key(&key)?;
-    let flag = engine.store.update(&key, &body.spec, body.version, OPERATOR).await?;
+    let flag = engine
+        .store
+        .update(&key, &body.spec, body.version, OPERATOR)
+        .await?;
     engine.feed.publish(flag.clone());
     Ok(Json(flag))
 }
@@ -168,7 +198,8 @@ async fn delete_flag(
     params: Result<Query<DeleteParams>, QueryRejection>,
 ) -> Result<Json<StoredFlag>, ApiError> {
     let key = parse_key(&key)?;
-    let Query(params) = params.map_err(|e| ApiError::invalid_argument(format!("query: {}", e.body_text())))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::invalid_argument(format!("query: {}", e.body_text())))?;
     let flag = engine.store.delete(&key, params.version, OPERATOR).await?;
     engine.feed.publish(flag.clone());
     Ok(Json(flag))
@@ -176,9 +207,14 @@ async fn delete_flag(
 
 /// Who changed this flag, when, and to what.
 #[utoipa::path(get, path = "/v1/flags/{key}/audit", params(("key" = String, Path)), responses((status = 200, body = AuditTrail)))]
-async fn flag_audit(State(engine): State<Engine>, Path(key): Path<String>) -> Result<Json<AuditTrail>, ApiError> {
+async fn flag_audit(
+    State(engine): State<Engine>,
+    Path(key): Path<String>,
+) -> Result<Json<AuditTrail>, ApiError> {
     let key = parse_key(&key)?;
-    Ok(Json(AuditTrail { entries: engine.store.audit(key.as_str()).await? }))
+    Ok(Json(AuditTrail {
+        entries: engine.store.audit(key.as_str()).await?,
+    }))
 }
 
 /// Evaluates a flag for a user and attributes, as a service would.
@@ -191,5 +227,8 @@ async fn evaluate_flag(
 ) -> Result<Json<EvaluationResult>, ApiError> {
     let key = parse_key(&key)?;
     let (evaluation, version) = engine.evaluate(key.as_str(), &context).await?;
-    Ok(Json(EvaluationResult { evaluation, version }))
+    Ok(Json(EvaluationResult {
+        evaluation,
+        version,
+    }))
 }

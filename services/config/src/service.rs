@@ -45,7 +45,11 @@ pub struct Engine {
 
 impl Engine {
     /// Evaluates a live flag; returns the evaluation and the flag version.
-    pub async fn evaluate(&self, key: &str, ctx: &EvaluationContext) -> Result<(Evaluation, u64), ConfigError> {
+    pub async fn evaluate(
+        &self,
+        key: &str,
+        ctx: &EvaluationContext,
+    ) -> Result<(Evaluation, u64), ConfigError> {
         let key: chatflow_flags::FlagKey = key.parse()?;
         let flag = self.store.get(key.as_str()).await?;
         Ok((chatflow_flags::evaluate(&flag, ctx), flag.version))
@@ -81,18 +85,28 @@ impl Engine {
                 Some((item, (receiver, None, engine)))
             },
         );
-        Ok(stream.take_until(self.stop.clone().cancelled_owned()).boxed())
+        Ok(stream
+            .take_until(self.stop.clone().cancelled_owned())
+            .boxed())
     }
 }
 
 #[async_trait]
 impl FlagSource for Engine {
-    async fn evaluate(&self, key: &str, ctx: &EvaluationContext) -> Result<(Evaluation, u64), ClientError> {
-        Engine::evaluate(self, key, ctx).await.map_err(|e| ClientError::new(e.kind(), e.to_string()))
+    async fn evaluate(
+        &self,
+        key: &str,
+        ctx: &EvaluationContext,
+    ) -> Result<(Evaluation, u64), ClientError> {
+        Engine::evaluate(self, key, ctx)
+            .await
+            .map_err(|e| ClientError::new(e.kind(), e.to_string()))
     }
 
     async fn watch(&self) -> Result<WatchStream, ClientError> {
-        Engine::watch(self).await.map_err(|e| ClientError::new(e.kind(), e.to_string()))
+        Engine::watch(self)
+            .await
+            .map_err(|e| ClientError::new(e.kind(), e.to_string()))
     }
 }
 
@@ -109,8 +123,17 @@ impl ConfigService {
     pub async fn build(config: Config, deps: Deps, admin_token: &str) -> Result<Self, ConfigError> {
         crate::metrics::describe();
         let store = FlagStore::open(deps.sql).await?;
-        let engine = Engine { store, feed: ChangeFeed::default(), stop: CancellationToken::new() };
-        Ok(Self { config, engine, bus: deps.bus, token: OperatorToken::new(admin_token) })
+        let engine = Engine {
+            store,
+            feed: ChangeFeed::default(),
+            stop: CancellationToken::new(),
+        };
+        Ok(Self {
+            config,
+            engine,
+            bus: deps.bus,
+            token: OperatorToken::new(admin_token),
+        })
     }
 
     /// The in-process handle other services in this process use.
@@ -125,14 +148,29 @@ impl ConfigService {
 
     /// Serves REST and gRPC, relays the outbox and follows the bus until
     /// `shutdown`; then ends watch streams, drains servers and returns.
-    pub async fn run(self, listeners: Listeners, shutdown: CancellationToken) -> Result<(), ConfigError> {
-        let Self { config, engine, bus, token } = self;
+    pub async fn run(
+        self,
+        listeners: Listeners,
+        shutdown: CancellationToken,
+    ) -> Result<(), ConfigError> {
+        let Self {
+            config,
+            engine,
+            bus,
+            token,
+        } = self;
         let router = rest::router(engine.clone(), token, config.max_body_bytes);
-        let routes = tonic::service::Routes::new(ConfigServiceServer::new(GrpcApi::new(engine.clone())));
+        let routes =
+            tonic::service::Routes::new(ConfigServiceServer::new(GrpcApi::new(engine.clone())));
 
         let relay = {
-            let (outbox, bus, shutdown) = (engine.store.outbox().clone(), bus.clone(), shutdown.clone());
-            tokio::spawn(async move { outbox.run_relay(bus, RelayOptions::default(), shutdown).await })
+            let (outbox, bus, shutdown) =
+                (engine.store.outbox().clone(), bus.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                outbox
+                    .run_relay(bus, RelayOptions::default(), shutdown)
+                    .await
+            })
         };
         let follower = {
             let (feed, bus, shutdown) = (engine.feed.clone(), bus.clone(), shutdown.clone());

@@ -44,7 +44,11 @@ const SELECT_FLAG: &str =
 impl FlagStore {
     /// Runs migrations and opens the outbox.
     pub async fn open(sql: SqlStore) -> Result<Self, ConfigError> {
-        sql.migrate(&Migrations { postgres: &PG_MIGRATIONS, sqlite: &SQLITE_MIGRATIONS }).await?;
+        sql.migrate(&Migrations {
+            postgres: &PG_MIGRATIONS,
+            sqlite: &SQLITE_MIGRATIONS,
+        })
+        .await?;
         let outbox = Outbox::open(sql.clone(), "config").await?;
         Ok(Self { sql, outbox })
     }
@@ -55,7 +59,12 @@ impl FlagStore {
     }
 
     /// Creates a flag (or re-creates a deleted one, continuing its versions).
-    pub async fn create(&self, key: &FlagKey, spec: &FlagSpec, actor: &str) -> Result<StoredFlag, ConfigError> {
+    pub async fn create(
+        &self,
+        key: &FlagKey,
+        spec: &FlagSpec,
+        actor: &str,
+    ) -> Result<StoredFlag, ConfigError> {
         chatflow_flags::validate(spec)?;
         let spec_json = to_json(spec);
         let now = now_ms();
@@ -94,7 +103,8 @@ impl FlagStore {
         if changed == 0 {
             return Err(ConfigError::AlreadyExists(key.to_string()));
         }
-        self.finish(tx, key, "create", actor, Some(&spec_json)).await
+        self.finish(tx, key, "create", actor, Some(&spec_json))
+            .await
     }
 
     /// Replaces a live flag's spec if it is still at `expected_version`.
@@ -123,11 +133,17 @@ impl FlagStore {
         if changed == 0 {
             return Err(explain_miss(&mut tx, key, expected_version).await);
         }
-        self.finish(tx, key, "update", actor, Some(&spec_json)).await
+        self.finish(tx, key, "update", actor, Some(&spec_json))
+            .await
     }
 
     /// Deletes a live flag if it is still at `expected_version`, leaving a tombstone.
-    pub async fn delete(&self, key: &FlagKey, expected_version: u64, actor: &str) -> Result<StoredFlag, ConfigError> {
+    pub async fn delete(
+        &self,
+        key: &FlagKey,
+        expected_version: u64,
+        actor: &str,
+    ) -> Result<StoredFlag, ConfigError> {
         let mut tx = self.sql.begin().await?;
         let changed = sqlx::query(
             "UPDATE flags SET version = version + 1, deleted = 1, updated_at_ms = $1, updated_by = $2 \
@@ -157,9 +173,11 @@ impl FlagStore {
 
     /// Every live flag, by key.
     pub async fn list(&self) -> Result<Vec<StoredFlag>, ConfigError> {
-        let rows = sqlx::query(&format!("{SELECT_FLAG} WHERE deleted = 0 ORDER BY flag_key"))
-            .fetch_all(self.sql.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "{SELECT_FLAG} WHERE deleted = 0 ORDER BY flag_key"
+        ))
+        .fetch_all(self.sql.pool())
+        .await?;
         rows.iter().map(decode).collect()
     }
 
@@ -210,8 +228,12 @@ impl FlagStore {
         .bind(spec_json)
         .execute(&mut *tx)
         .await?;
-        let event = pb::FlagChanged { flag: Some(chatflow_config_client::flag_to_proto(&flag)) };
-        self.outbox.enqueue(&mut tx, FLAG_CHANGED_TOPIC, key.as_str(), &event).await?;
+        let event = pb::FlagChanged {
+            flag: Some(chatflow_config_client::flag_to_proto(&flag)),
+        };
+        self.outbox
+            .enqueue(&mut tx, FLAG_CHANGED_TOPIC, key.as_str(), &event)
+            .await?;
         tx.commit().await?;
         self.outbox.wake();
         metrics::counter!(crate::metrics::FLAG_CHANGES, "action" => action.to_owned()).increment(1);
@@ -221,7 +243,11 @@ impl FlagStore {
 }
 
 /// Tells a missing flag from a stale version after a conditional write matched nothing.
-async fn explain_miss(tx: &mut Transaction<'static, Any>, key: &FlagKey, expected: u64) -> ConfigError {
+async fn explain_miss(
+    tx: &mut Transaction<'static, Any>,
+    key: &FlagKey,
+    expected: u64,
+) -> ConfigError {
     match fetch(tx, key.as_str()).await {
         Ok(Some(flag)) if !flag.deleted => ConfigError::VersionConflict {
             key: key.to_string(),
@@ -233,7 +259,10 @@ async fn explain_miss(tx: &mut Transaction<'static, Any>, key: &FlagKey, expecte
     }
 }
 
-async fn fetch(tx: &mut Transaction<'static, Any>, key: &str) -> Result<Option<StoredFlag>, ConfigError> {
+async fn fetch(
+    tx: &mut Transaction<'static, Any>,
+    key: &str,
+) -> Result<Option<StoredFlag>, ConfigError> {
     let row = sqlx::query(&format!("{SELECT_FLAG} WHERE flag_key = $1"))
         .bind(key)
         .fetch_optional(&mut **tx)
@@ -243,10 +272,15 @@ async fn fetch(tx: &mut Transaction<'static, Any>, key: &str) -> Result<Option<S
 
 fn decode(row: &chatflow_sql::sqlx::any::AnyRow) -> Result<StoredFlag, ConfigError> {
     let key: String = row.try_get("flag_key")?;
-    let corrupt = |reason: String| ConfigError::Corrupt { key: key.clone(), reason };
+    let corrupt = |reason: String| ConfigError::Corrupt {
+        key: key.clone(),
+        reason,
+    };
     let spec_text: String = row.try_get("spec")?;
     Ok(StoredFlag {
-        key: key.parse().map_err(|e: chatflow_flags::FlagError| corrupt(e.to_string()))?,
+        key: key
+            .parse()
+            .map_err(|e: chatflow_flags::FlagError| corrupt(e.to_string()))?,
         spec: serde_json::from_str(&spec_text).map_err(|e| corrupt(e.to_string()))?,
         version: row.try_get::<i64, _>("version")? as u64,
         deleted: row.try_get::<i64, _>("deleted")? != 0,

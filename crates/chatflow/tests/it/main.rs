@@ -13,8 +13,20 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let fleet = Fleet::up(data.path()).await;
     let client = reqwest::Client::new();
-    assert_eq!(client.get(format!("{}/healthz", fleet.ops)).send().await.unwrap().status(), 200);
-    let ready = client.get(format!("{}/readyz", fleet.ops)).send().await.unwrap();
+    assert_eq!(
+        client
+            .get(format!("{}/healthz", fleet.ops))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let ready = client
+        .get(format!("{}/readyz", fleet.ops))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200, "{}", ready.text().await.unwrap());
 
     let token = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
@@ -27,8 +39,18 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
         .await
         .unwrap();
     assert_eq!(created.status(), 201);
-    let metrics = client.get(format!("{}/metrics", fleet.ops)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("chatflow_config_flag_changes_total"), "{metrics}");
+    let metrics = client
+        .get(format!("{}/metrics", fleet.ops))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("chatflow_config_flag_changes_total"),
+        "{metrics}"
+    );
     fleet.stop().await;
 
     let fleet = Fleet::up(data.path()).await;
@@ -52,8 +74,14 @@ fn production_without_backend_urls_refuses_to_start() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--production refuses the embedded event bus"), "{stderr}");
-    assert!(std::fs::read_dir(data.path()).unwrap().next().is_none(), "wrote files before refusing");
+    assert!(
+        stderr.contains("--production refuses the embedded event bus"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(data.path()).unwrap().next().is_none(),
+        "wrote files before refusing"
+    );
 }
 
 #[test]
@@ -64,5 +92,8 @@ fn unknown_service_names_are_listed() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("unknown service \"nosuch\"") && stderr.contains("config"), "{stderr}");
+    assert!(
+        stderr.contains("unknown service \"nosuch\"") && stderr.contains("config"),
+        "{stderr}"
+    );
 }

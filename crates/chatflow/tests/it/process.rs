@@ -35,23 +35,34 @@ impl Fleet {
             while let Some(line) = lines.next_line().await.unwrap() {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 match words.as_slice() {
-                    ["ops", "http", url, ..] => ops = url.strip_suffix("/healthz").map(str::to_owned),
+                    ["ops", "http", url, ..] => {
+                        ops = url.strip_suffix("/healthz").map(str::to_owned)
+                    }
                     ["config", "http", url] => config_http = Some((*url).to_owned()),
                     ["Press", ..] => return,
                     _ => {}
                 }
             }
         };
-        tokio::time::timeout(Duration::from_secs(60), banner).await.expect("no start-up banner");
+        tokio::time::timeout(Duration::from_secs(60), banner)
+            .await
+            .expect("no start-up banner");
         // Keep draining stdout so the child never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { child, ops: ops.expect("banner lacks ops url"), config_http: config_http.expect("banner lacks config url") }
+        Self {
+            child,
+            ops: ops.expect("banner lacks ops url"),
+            config_http: config_http.expect("banner lacks config url"),
+        }
     }
 
     /// Sends SIGTERM and waits for a clean exit.
     pub async fn stop(mut self) {
         let pid = self.child.id().expect("child already exited").to_string();
-        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
         assert!(killed.success());
         let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
             .await

@@ -23,7 +23,11 @@ impl EventBus for FaultyBus {
         }
         self.inner.publish(record).await
     }
-    async fn subscribe(&self, group: &str, topics: &[String]) -> Result<Box<dyn Subscription>, BusError> {
+    async fn subscribe(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Box<dyn Subscription>, BusError> {
         self.inner.subscribe(group, topics).await
     }
     async fn tail(&self, topics: &[String]) -> Result<Box<dyn Subscription>, BusError> {

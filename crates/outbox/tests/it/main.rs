@@ -18,7 +18,9 @@ pub async fn postgres() -> Fixture {
     let url = std::env::var("CHATFLOW_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let store = SqlStore::connect(&url, SqlOptions::for_schema(schema)).await.unwrap();
+    let store = SqlStore::connect(&url, SqlOptions::for_schema(schema))
+        .await
+        .unwrap();
     create_state_table(&store).await;
     Fixture { store, _dir: None }
 }
@@ -26,9 +28,14 @@ pub async fn postgres() -> Fixture {
 pub async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("svc.db").display());
-    let store = SqlStore::connect(&url, SqlOptions::for_schema("unused")).await.unwrap();
+    let store = SqlStore::connect(&url, SqlOptions::for_schema("unused"))
+        .await
+        .unwrap();
     create_state_table(&store).await;
-    Fixture { store, _dir: Some(dir) }
+    Fixture {
+        store,
+        _dir: Some(dir),
+    }
 }
 
 /// A stand-in for a service's own state, changed in the same transaction.

@@ -16,13 +16,21 @@ macro_rules! outbox_suite {
         const TOPIC: &str = "chatflow.test.changed";
 
         async fn bus() -> EventBusRef {
-            let bus = chatflow_events::connect("memory://", BusOptions::default()).await.unwrap();
+            let bus = chatflow_events::connect("memory://", BusOptions::default())
+                .await
+                .unwrap();
             bus.ensure_topic(TOPIC, 4).await.unwrap();
             bus
         }
 
         /// Changes state and enqueues one event in the same transaction.
-        async fn change(outbox: &Outbox, store: &chatflow_sql::SqlStore, id: &str, value: i64, commit: bool) {
+        async fn change(
+            outbox: &Outbox,
+            store: &chatflow_sql::SqlStore,
+            id: &str,
+            value: i64,
+            commit: bool,
+        ) {
             let mut tx = store.begin().await.unwrap();
             sqlx::query("INSERT INTO state (id, value) VALUES ($1, $2)")
                 .bind(id)
@@ -30,8 +38,14 @@ macro_rules! outbox_suite {
                 .execute(&mut *tx)
                 .await
                 .unwrap();
-            let body = EventEnvelope { id: format!("{id}:{value}"), ..Default::default() };
-            outbox.enqueue(&mut tx, TOPIC, "aggregate-1", &body).await.unwrap();
+            let body = EventEnvelope {
+                id: format!("{id}:{value}"),
+                ..Default::default()
+            };
+            outbox
+                .enqueue(&mut tx, TOPIC, "aggregate-1", &body)
+                .await
+                .unwrap();
             if commit {
                 tx.commit().await.unwrap();
                 outbox.wake();
@@ -87,19 +101,32 @@ macro_rules! outbox_suite {
             let outbox = Outbox::open(fx.store.clone(), "test-svc").await.unwrap();
             let real = bus().await;
             let down = Arc::new(AtomicBool::new(true));
-            let faulty: EventBusRef = Arc::new($crate::faulty_bus::FaultyBus { inner: real.clone(), down: down.clone() });
+            let faulty: EventBusRef = Arc::new($crate::faulty_bus::FaultyBus {
+                inner: real.clone(),
+                down: down.clone(),
+            });
             for i in 0..3 {
                 change(&outbox, &fx.store, &format!("k{i}"), i, true).await;
             }
             let err = outbox.relay_once(&faulty, 100).await.unwrap_err();
-            assert_eq!(chatflow_errors::HasKind::kind(&err), chatflow_errors::ErrorKind::Unavailable);
-            assert_eq!(outbox.pending().await.unwrap(), 3, "nothing may be lost while the bus is down");
+            assert_eq!(
+                chatflow_errors::HasKind::kind(&err),
+                chatflow_errors::ErrorKind::Unavailable
+            );
+            assert_eq!(
+                outbox.pending().await.unwrap(),
+                3,
+                "nothing may be lost while the bus is down"
+            );
 
             // The background relay retries on its own once the bus is back.
             let shutdown = tokio_util::sync::CancellationToken::new();
             let relay = {
                 let (outbox, faulty, shutdown) = (outbox.clone(), faulty.clone(), shutdown.clone());
-                let options = RelayOptions { idle_poll: std::time::Duration::from_millis(20), ..Default::default() };
+                let options = RelayOptions {
+                    idle_poll: std::time::Duration::from_millis(20),
+                    ..Default::default()
+                };
                 tokio::spawn(async move { outbox.run_relay(faulty, options, shutdown).await })
             };
             down.store(false, Ordering::SeqCst);
@@ -120,7 +147,10 @@ macro_rules! outbox_suite {
             assert_eq!(reopened.pending().await.unwrap(), 1);
             let bus = bus().await;
             reopened.relay_once(&bus, 10).await.unwrap();
-            assert_eq!(read_bodies(&bus, 1).await, vec!["before-crash:7".to_owned()]);
+            assert_eq!(
+                read_bodies(&bus, 1).await,
+                vec!["before-crash:7".to_owned()]
+            );
         }
     };
 }

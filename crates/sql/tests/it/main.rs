@@ -16,7 +16,10 @@ static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("tests/migrations/sqlite");
 
 /// The migrations every contract test runs against its fresh store.
 pub fn test_migrations() -> Migrations {
-    Migrations { postgres: &PG_MIGRATIONS, sqlite: &SQLITE_MIGRATIONS }
+    Migrations {
+        postgres: &PG_MIGRATIONS,
+        sqlite: &SQLITE_MIGRATIONS,
+    }
 }
 
 /// A fresh store plus whatever keeps it alive (a temp dir for SQLite).
@@ -27,7 +30,10 @@ pub struct Fixture {
 
 /// Options used by the suite: short timeouts so failure cases are quick.
 pub fn options(schema: &str) -> SqlOptions {
-    SqlOptions { acquire_timeout: Duration::from_secs(3), ..SqlOptions::for_schema(schema) }
+    SqlOptions {
+        acquire_timeout: Duration::from_secs(3),
+        ..SqlOptions::for_schema(schema)
+    }
 }
 
 pub fn postgres_url() -> String {
@@ -41,7 +47,10 @@ pub async fn postgres_fixture() -> Fixture {
         .await
         .expect("PostgreSQL must be running for the contract suite (scripts/test.sh starts it)");
     store.migrate(&test_migrations()).await.unwrap();
-    Fixture { store, _guard: None }
+    Fixture {
+        store,
+        _guard: None,
+    }
 }
 
 pub async fn sqlite_fixture() -> Fixture {
@@ -49,7 +58,10 @@ pub async fn sqlite_fixture() -> Fixture {
     let url = format!("sqlite://{}", dir.path().join("nested/store.db").display());
     let store = SqlStore::connect(&url, options("ignored")).await.unwrap();
     store.migrate(&test_migrations()).await.unwrap();
-    Fixture { store, _guard: Some(dir) }
+    Fixture {
+        store,
+        _guard: Some(dir),
+    }
 }
 
 /// Where nothing listens: connecting must fail fast and typed.

@@ -9,5 +9,7 @@ enum Only {
 }
 
 fn main() -> ExitCode {
-    chatflow_platform::cli::main(&[Only::Config], |_| Box::new(chatflow_config::ConfigLauncher))
+    chatflow_platform::cli::main(&[Only::Config], |_| {
+        Box::new(chatflow_config::ConfigLauncher)
+    })
 }

@@ -28,9 +28,19 @@ impl TestApp {
 
     /// A second instance on the same backends (a replica).
     pub async fn spawn_on(backends: Arc<TestBackends>) -> Self {
-        backends.bus.ensure_topic(FLAG_CHANGED_TOPIC, 4).await.unwrap();
-        let config = Config { max_body_bytes: 64 * 1024, ..Config::default() };
-        let deps = Deps { sql: backends.sql.clone(), bus: backends.bus.clone() };
+        backends
+            .bus
+            .ensure_topic(FLAG_CHANGED_TOPIC, 4)
+            .await
+            .unwrap();
+        let config = Config {
+            max_body_bytes: 64 * 1024,
+            ..Config::default()
+        };
+        let deps = Deps {
+            sql: backends.sql.clone(),
+            bus: backends.bus.clone(),
+        };
         let service = ConfigService::build(config, deps, TOKEN).await.unwrap();
         let local = service.source();
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -44,7 +54,15 @@ impl TestApp {
             let stop = stop.clone();
             async move { service.run(Listeners { http, grpc }, stop).await.unwrap() }
         });
-        Self { http: http_url, grpc: grpc_url, client: reqwest::Client::new(), local, backends, stop, task }
+        Self {
+            http: http_url,
+            grpc: grpc_url,
+            client: reqwest::Client::new(),
+            local,
+            backends,
+            stop,
+            task,
+        }
     }
 
     pub async fn shutdown(self) {
@@ -56,19 +74,35 @@ impl TestApp {
     }
 
     /// Sends an authenticated admin request; returns status and JSON body.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.http)).bearer_auth(TOKEN);
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.http))
+            .bearer_auth(TOKEN);
         if let Some(body) = body {
             request = request.json(&body);
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn create(&self, key: &str, spec: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, "/v1/flags", Some(json!({"key": key, "spec": spec}))).await
+        self.call(
+            reqwest::Method::POST,
+            "/v1/flags",
+            Some(json!({"key": key, "spec": spec})),
+        )
+        .await
     }
 }
 
