@@ -20,6 +20,8 @@ ensure_build_tools
 ensure_postgres
 ensure_redis
 ensure_kafka
+ensure_dynamodb
+ensure_s3
 log "backends ready after $((SECONDS - started)) s"
 
 log "cargo fmt --check"

@@ -128,3 +128,44 @@ stop_started() {
     esac
   done
 }
+
+# DynamoDB Local (AWS's own engine) from the npm package that ships it; needs Java 17.
+ensure_dynamodb() {
+  export CHATFLOW_TEST_DYNAMODB_URL=${CHATFLOW_TEST_DYNAMODB_URL:-dynamodb://127.0.0.1:8000}
+  local dir=$TOOLS_ROOT/dynamodb-local
+  export CHATFLOW_DYNAMODB_LOCAL_DIR=$dir/package/emulator
+  command -v java >/dev/null || apt_ensure openjdk-17-jre-headless
+  if [[ ! -f $CHATFLOW_DYNAMODB_LOCAL_DIR/DynamoDBLocal.jar ]]; then
+    command -v npm >/dev/null || apt_ensure npm
+    log "installing DynamoDB Local (npm amplify-dynamodb-simulator)"
+    mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent amplify-dynamodb-simulator >/dev/null && tar xzf amplify-dynamodb-simulator-*.tgz)
+  fi
+  port_open 127.0.0.1 8000 && return 0
+  log "starting DynamoDB Local"
+  (cd "$CHATFLOW_DYNAMODB_LOCAL_DIR" && exec java -Djava.library.path=./DynamoDBLocal_lib \
+    -jar DynamoDBLocal.jar -inMemory -sharedDb -disableTelemetry -port 8000 \
+    >"$CHATFLOW_CACHE/dynamodb-local.log" 2>&1) &
+  STARTED_PIDS+=($!)
+  wait_for_port 127.0.0.1 8000 "DynamoDB Local" 90
+}
+
+# An S3 server on a local directory (s3s-fs, from crates.io), with SigV4 checks.
+ensure_s3() {
+  export CHATFLOW_S3S_FS_BIN=$TOOLS_ROOT/bin/s3s-fs
+  export CHATFLOW_TEST_S3_ENDPOINT=${CHATFLOW_TEST_S3_ENDPOINT:-http://127.0.0.1:8014}
+  export CHATFLOW_TEST_S3_ACCESS_KEY=AKIDLOCAL CHATFLOW_TEST_S3_SECRET_KEY=secretlocal123
+  if [[ ! -x $CHATFLOW_S3S_FS_BIN ]]; then
+    log "installing s3s-fs (first run only, ~4 min)"
+    cargo install s3s-fs@0.14.1 --features binary --locked --root "$TOOLS_ROOT" \
+      --target-dir "$CHATFLOW_CACHE/tool-build"
+  fi
+  port_open 127.0.0.1 8014 && return 0
+  local data=$CHATFLOW_CACHE/s3-data
+  rm -rf "$data" && mkdir -p "$data"
+  log "starting s3s-fs"
+  "$CHATFLOW_S3S_FS_BIN" --host 127.0.0.1 --port 8014 --access-key AKIDLOCAL \
+    --secret-key secretlocal123 "$data" >"$CHATFLOW_CACHE/s3s-fs.log" 2>&1 &
+  STARTED_PIDS+=($!)
+  wait_for_port 127.0.0.1 8014 s3s-fs 30
+}

@@ -13,6 +13,7 @@ use crate::{FlagSourceRef, WatchEvent};
 /// reconnecting with backoff when the stream breaks.
 pub struct FlagWatcher {
     synced: watch::Receiver<bool>,
+    applied: watch::Receiver<u64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -20,6 +21,7 @@ impl FlagWatcher {
     /// Starts watching `source` into `cache` until `shutdown`.
     pub fn spawn(source: FlagSourceRef, cache: FlagCache, shutdown: CancellationToken) -> Self {
         let (synced_tx, synced) = watch::channel(false);
+        let (applied_tx, applied) = watch::channel(0u64);
         let task = tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
             while !shutdown.is_cancelled() {
@@ -37,10 +39,12 @@ impl FlagWatcher {
                             Some(Ok(WatchEvent::Snapshot(flags))) => {
                                 cache.replace_all(flags);
                                 synced_tx.send_replace(true);
+                                applied_tx.send_modify(|n| *n += 1);
                                 backoff = Duration::from_millis(100);
                             }
                             Some(Ok(WatchEvent::Change(flag))) => {
                                 cache.apply(flag);
+                                applied_tx.send_modify(|n| *n += 1);
                             }
                             Some(Err(err)) => {
                                 tracing::warn!(error = %err, "flag watch broke");
@@ -59,12 +63,17 @@ impl FlagWatcher {
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         });
-        Self { synced, task }
+        Self { synced, applied, task }
     }
 
     /// Resolves once the cache holds a snapshot (again, after a reconnect).
     pub async fn synced(&mut self) {
         let _ = self.synced.wait_for(|synced| *synced).await;
+    }
+
+    /// Counts frames applied to the cache, so callers can await the next one.
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.clone()
     }
 
     /// Stops the task.

@@ -12,7 +12,7 @@
 //! before a rebalance (older generation) are simply dropped by `next()`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -76,7 +76,10 @@ impl KafkaSubscription {
         topics: &[String],
         timeout: Duration,
     ) -> Result<Self, BusError> {
+        // librdkafka refuses `assign` without a group id; this group is never
+        // joined (no subscribe) and never committed to.
         let consumer: KafkaConsumer = consumer_config(brokers, timeout)
+            .set("group.id", tail_group_id())
             .create_with_context(RebalanceContext::new())
             .map_err(|e| map_err("create tail consumer", e))?;
         let metadata = consumer
@@ -190,6 +193,16 @@ fn poll_loop(consumer: &KafkaConsumer, tx: &mpsc::Sender<Polled>, stop: &AtomicB
             Some(Err(err)) => tracing::warn!(error = %err, "kafka consume error"),
         }
     }
+}
+
+/// A group id no other consumer uses: process id, a counter and the clock.
+fn tail_group_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("chatflow-tail-{}-{n}-{nanos}", std::process::id())
 }
 
 fn consumer_config(brokers: &str, timeout: Duration) -> rdkafka::ClientConfig {

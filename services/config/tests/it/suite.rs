@@ -200,6 +200,33 @@ macro_rules! config_suite {
         }
 
         #[tokio::test]
+        async fn flag_watcher_keeps_a_local_cache_current() {
+            let app = TestApp::spawn($kind).await;
+            app.create("cached.flag", bool_spec()).await;
+            let cache = chatflow_flags::FlagCache::new();
+            let remote: chatflow_config_client::FlagSourceRef =
+                std::sync::Arc::new(GrpcFlagSource::connect_lazy(&app.grpc).unwrap());
+            let stop = tokio_util::sync::CancellationToken::new();
+            let mut watcher = chatflow_config_client::FlagWatcher::spawn(remote, cache.clone(), stop.clone());
+            tokio::time::timeout(Duration::from_secs(10), watcher.synced()).await.expect("never synced");
+            let anyone = EvaluationContext::for_user("u-1");
+            assert!(!cache.bool_value("cached.flag", &anyone, true), "default variant is off");
+
+            let mut applied = watcher.applied();
+            let mut on = bool_spec();
+            on["default_variant"] = json!("on");
+            let (status, _) = app.call(Method::PUT, "/v1/flags/cached.flag", Some(json!({"version": 1, "spec": on}))).await;
+            assert_eq!(status, 200);
+            tokio::time::timeout(Duration::from_secs(1), applied.wait_for(|_| cache.version("cached.flag") == Some(2)))
+                .await
+                .expect("cache not updated within a second")
+                .unwrap();
+            assert!(cache.bool_value("cached.flag", &anyone, false));
+            stop.cancel();
+            app.shutdown().await;
+        }
+
+        #[tokio::test]
         async fn a_replica_pushes_changes_made_on_another_instance() {
             let first = TestApp::spawn($kind).await;
             let replica = TestApp::spawn_on(first.backends.clone()).await;

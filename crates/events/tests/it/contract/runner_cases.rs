@@ -36,10 +36,10 @@ impl Handler for ScriptedHandler {
         if payload == "flaky-forever" {
             return Err(HandlerError::Transient("dependency down".into()));
         }
-        if let Some(failures) = payload.strip_prefix("flaky-") {
-            if attempt <= failures.parse().unwrap() {
-                return Err(HandlerError::Transient("try again".into()));
-            }
+        if let Some(failures) = payload.strip_prefix("flaky-")
+            && attempt <= failures.parse().unwrap()
+        {
+            return Err(HandlerError::Transient("try again".into()));
         }
         let _ = self.done.send((payload, attempt));
         Ok(())
