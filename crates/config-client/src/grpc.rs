@@ -5,15 +5,18 @@ use chatflow_errors::ErrorKind;
 use chatflow_flags::{Evaluation, EvaluationContext, Reason};
 use chatflow_proto::config::v1 as pb;
 use chatflow_proto::config::v1::config_service_client::ConfigServiceClient;
+use chatflow_runtime::propagation::TraceInterceptor;
 use futures::StreamExt;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::{ClientError, FlagSource, WatchEvent, WatchStream, flag_from_proto};
 
 /// A config service reached over gRPC; connects lazily and reconnects itself.
+/// Calls carry the caller's trace context.
 #[derive(Clone, Debug)]
 pub struct GrpcFlagSource {
-    client: ConfigServiceClient<Channel>,
+    client: ConfigServiceClient<InterceptedService<Channel, TraceInterceptor>>,
 }
 
 impl GrpcFlagSource {
@@ -25,7 +28,10 @@ impl GrpcFlagSource {
             })?
             .connect_timeout(std::time::Duration::from_secs(5));
         Ok(Self {
-            client: ConfigServiceClient::new(endpoint.connect_lazy()),
+            client: ConfigServiceClient::with_interceptor(
+                endpoint.connect_lazy(),
+                TraceInterceptor,
+            ),
         })
     }
 }

@@ -63,7 +63,11 @@ impl FlagWatcher {
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
         });
-        Self { synced, applied, task }
+        Self {
+            synced,
+            applied,
+            task,
+        }
     }
 
     /// Resolves once the cache holds a snapshot (again, after a reconnect).

@@ -56,6 +56,7 @@ pub mod grpc;
 pub mod health;
 pub mod http_error;
 pub mod metrics;
+pub mod propagation;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;

@@ -38,6 +38,11 @@ pub async fn serve_http(
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
     });
+    // One span per request, continuing the caller's trace (see `propagation`).
+    let router = router.layer(
+        tower_http::trace::TraceLayer::new_for_http()
+            .make_span_with(|request: &http::Request<_>| crate::propagation::request_span(request)),
+    );
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -62,6 +67,7 @@ pub async fn serve_grpc(
         })
     });
     tonic::transport::Server::builder()
+        .trace_fn(crate::propagation::request_span)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await
