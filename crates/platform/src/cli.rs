@@ -33,6 +33,9 @@ struct Cli {
     /// Relational store URL: postgres://… or sqlite://dir.
     #[arg(long, global = true)]
     sql_url: Option<String>,
+    /// Cache URL: redis://host:6379 or memory://.
+    #[arg(long, global = true)]
+    cache_url: Option<String>,
     /// Address of the /healthz, /readyz and /metrics server.
     #[arg(long, global = true)]
     ops_addr: Option<String>,
@@ -68,6 +71,8 @@ struct BackendFlags {
     bus_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sql_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_url: Option<String>,
 }
 
 /// The whole `main` of a ChatFlow binary: `all` are the services it can run,
@@ -95,6 +100,7 @@ pub fn main<S: ValueEnum + Clone>(
         backends: BackendFlags {
             bus_url: cli.bus_url.clone(),
             sql_url: cli.sql_url.clone(),
+            cache_url: cli.cache_url.clone(),
         },
     };
     let config: PlatformConfig = match chatflow_runtime::config::load(cli.config.as_deref(), &flags)

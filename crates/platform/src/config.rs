@@ -56,6 +56,8 @@ pub struct BackendsConfig {
     pub bus_url: Option<String>,
     /// `postgres://…` (one schema per service) or `sqlite://dir/` (one file per service).
     pub sql_url: Option<String>,
+    /// `redis://host:6379` or `memory://` (in-process, lost on exit).
+    pub cache_url: Option<String>,
     /// Prepended to every schema name, so several fleets (or tests) share a database.
     pub schema_prefix: String,
     /// Prepended to every topic and consumer group.
@@ -69,6 +71,14 @@ impl PlatformConfig {
             .bus_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("bus.db").display()))
+    }
+
+    /// The cache URL to use, in-process when unset.
+    pub fn cache_url(&self) -> String {
+        self.backends
+            .cache_url
+            .clone()
+            .unwrap_or_else(|| "memory://".to_owned())
     }
 
     /// The relational store URL for one service.
@@ -112,6 +122,15 @@ impl PlatformConfig {
                     .to_owned(),
             ));
         }
+        let in_process =
+            |url: &Option<String>| url.as_deref().is_none_or(|u| u.starts_with("memory:"));
+        if in_process(&self.backends.cache_url) {
+            return Err(PlatformError::Config(
+                "--production refuses the in-process cache: set backends.cache_url \
+                 (CHATFLOW_BACKENDS__CACHE_URL or --cache-url) to redis://…"
+                    .to_owned(),
+            ));
+        }
         Ok(())
     }
 }
@@ -142,6 +161,9 @@ mod tests {
         let err = cfg.check_production().unwrap_err().to_string();
         assert!(err.contains("relational store"), "{err}");
         cfg.backends.sql_url = Some("postgres://db/chatflow".into());
+        let err = cfg.check_production().unwrap_err().to_string();
+        assert!(err.contains("cache"), "{err}");
+        cfg.backends.cache_url = Some("redis://cache:6379".into());
         assert!(cfg.check_production().is_ok());
     }
 

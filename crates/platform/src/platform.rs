@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use chatflow_cache::{CacheOptions, CacheRef};
 use chatflow_events::{BusOptions, EventBusRef};
 use chatflow_runtime::{Health, Shutdown};
 use chatflow_sql::{SqlOptions, SqlStore};
@@ -15,6 +16,7 @@ use crate::{PlatformConfig, PlatformError};
 pub struct Platform {
     config: Arc<PlatformConfig>,
     bus: EventBusRef,
+    cache: CacheRef,
     health: Health,
     shutdown: Shutdown,
 }
@@ -53,9 +55,23 @@ impl Platform {
             async move { probe.ping().await.map_err(|e| e.to_string()) }
         });
         tracing::info!(backend = bus.backend(), "event bus connected");
+        // One cache handle per process: in-process pub/sub only reaches
+        // subscribers of the same handle.
+        let cache = chatflow_cache::connect(&config.cache_url(), CacheOptions::default())
+            .await
+            .map_err(|e| PlatformError::Backend {
+                backend: "cache",
+                reason: e.to_string(),
+            })?;
+        let probe = cache.clone();
+        health.add_check("cache", move || {
+            let probe = probe.clone();
+            async move { probe.ping().await.map_err(|e| e.to_string()) }
+        });
         Ok(Self {
             config: Arc::new(config),
             bus,
+            cache,
             health,
             shutdown,
         })
@@ -64,6 +80,11 @@ impl Platform {
     /// The shared event bus.
     pub fn bus(&self) -> &EventBusRef {
         &self.bus
+    }
+
+    /// The shared cache (presence, registries, rate limits, revocation lists).
+    pub fn cache(&self) -> &CacheRef {
+        &self.cache
     }
 
     /// Readiness of this process; services add their checks and say when ready.
