@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::watch;
 
-use super::store::TopicPartition;
+use super::TopicPartition;
 use super::writer::lock;
 
 /// Identifies one member for its whole life; later joiners get larger ids.

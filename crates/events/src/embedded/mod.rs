@@ -1,6 +1,6 @@
-//! The embedded backend: a partitioned log with consumer groups, kept in
-//! SQLite — a file (`sqlite://`, durable across restarts) or a private
-//! in-memory database (`memory://`). One code path serves both.
+//! The embedded backend: a partitioned log with consumer groups, kept in a
+//! SQLite file (`sqlite://`, durable across restarts) or in process memory
+//! (`memory://`). Only [`storage`] differs between the two.
 //!
 //! Semantics follow Kafka: records go to `partition_for_key(key)`, offsets
 //! are dense per partition, groups split partitions between live members and
@@ -9,26 +9,30 @@
 //! retention, and groups are coordinated within one process only.
 
 mod group;
-mod store;
+mod memory;
+mod sqlite;
+mod storage;
 mod subscription;
 mod writer;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use self::group::Coordinator;
-use self::store::TopicPartition;
+use self::memory::MemoryStore;
+use self::sqlite::SqliteStore;
+use self::storage::Storage;
 use self::subscription::EmbeddedSubscription;
 use self::writer::{WriteOp, WriterState, lock};
 use crate::{BusError, BusOptions, EventBus, OutgoingRecord, Subscription, partition_for_key};
+
+/// A (topic, partition) pair; the key of every per-partition map.
+pub(crate) type TopicPartition = (String, u32);
 
 /// Depth of the writer queue; publishers wait (back-pressure) when it is full.
 const WRITE_QUEUE: usize = 4096;
@@ -40,7 +44,7 @@ pub(crate) struct EmbeddedBus {
 
 /// State shared by the bus and its subscriptions.
 pub(crate) struct Shared {
-    pool: SqlitePool,
+    storage: Storage,
     backend: &'static str,
     /// Partition count per topic.
     topics: RwLock<HashMap<String, u32>>,
@@ -54,59 +58,35 @@ pub(crate) struct Shared {
 }
 
 impl EmbeddedBus {
-    /// A bus in a private in-memory database (one connection, so it stays alive).
+    /// A bus in process memory, lost when it is dropped.
     pub(crate) async fn open_memory(options: &BusOptions) -> Result<Self, BusError> {
-        let connect = SqliteConnectOptions::from_str("sqlite::memory:")?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .acquire_timeout(options.request_timeout)
-            .connect_with(connect)
-            .await?;
-        Self::open(pool, "embedded-memory", false, options).await
+        let storage = Storage::Memory(Arc::new(MemoryStore::default()));
+        Self::open(storage, "embedded-memory", options).await
     }
 
     /// A bus in a SQLite file, created if missing, with its records and offsets.
     pub(crate) async fn open_file(path: &Path, options: &BusOptions) -> Result<Self, BusError> {
-        let connect = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(options.request_timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(options.request_timeout)
-            .connect_with(connect)
-            .await
-            .map_err(|e| {
-                BusError::Unavailable(format!("cannot open bus file {}: {e}", path.display()))
-            })?;
-        Self::open(pool, "embedded-sqlite", true, options).await
+        let storage = Storage::Sqlite(SqliteStore::open(path, options.request_timeout).await?);
+        Self::open(storage, "embedded-sqlite", options).await
     }
 
     async fn open(
-        pool: SqlitePool,
+        storage: Storage,
         backend: &'static str,
-        fsync_appends: bool,
         options: &BusOptions,
     ) -> Result<Self, BusError> {
-        store::migrate(&pool).await?;
-        let topics = store::load_topics(&pool).await?;
-        let ends = Arc::new(Mutex::new(store::load_ends(&pool, &topics).await?));
+        let topics = storage.load_topics().await?;
+        let ends = Arc::new(Mutex::new(storage.load_ends(&topics).await?));
         let (appended_tx, appended) = watch::channel(0);
         let (writer, ops) = mpsc::channel(WRITE_QUEUE);
         let state = WriterState {
-            pool: pool.clone(),
+            storage: storage.clone(),
             ends: ends.clone(),
             appended: appended_tx,
-            fsync_appends,
         };
         tokio::spawn(writer::run(state, ops));
         let shared = Shared {
-            pool,
+            storage,
             backend,
             topics: RwLock::new(topics),
             ends,
@@ -168,9 +148,9 @@ impl EventBus for EmbeddedBus {
         if self.shared.with_topics(|t| t.contains_key(topic)) {
             return Ok(());
         }
-        store::insert_topic(&self.shared.pool, topic, partitions).await?;
+        self.shared.storage.insert_topic(topic, partitions).await?;
         // Re-read the table: a concurrent creator may have won with another count.
-        let all = store::load_topics(&self.shared.pool).await?;
+        let all = self.shared.storage.load_topics().await?;
         let mut topics = self
             .shared
             .topics
@@ -185,14 +165,13 @@ impl EventBus for EmbeddedBus {
         crate::validate_topic(&record.topic)?;
         let partitions = self.shared.partitions_of(&record.topic)?;
         let partition = partition_for_key(&record.key, partitions);
-        let headers = store::encode_headers(&record.headers);
         let offset = self
             .shared
             .write(|reply| WriteOp::Append {
                 tp: (record.topic, partition),
                 key: record.key,
                 payload: record.payload,
-                headers,
+                headers: record.headers,
                 reply,
             })
             .await?;
@@ -230,11 +209,10 @@ impl EventBus for EmbeddedBus {
     }
 
     async fn ping(&self) -> Result<(), BusError> {
-        let probe = sqlx::query("SELECT 1").execute(&self.shared.pool);
+        let probe = self.shared.storage.ping();
         tokio::time::timeout(self.shared.request_timeout, probe)
             .await
-            .map_err(|_| BusError::Unavailable("embedded bus ping timed out".into()))??;
-        Ok(())
+            .map_err(|_| BusError::Unavailable("embedded bus ping timed out".into()))?
     }
 
     fn backend(&self) -> &'static str {

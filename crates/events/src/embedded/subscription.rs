@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use tokio::sync::watch;
 
 use super::Shared;
+use super::TopicPartition;
 use super::group::MemberId;
-use super::store::{self, TopicPartition};
 use super::writer::WriteOp;
 use crate::{BusError, Delivery, Subscription};
 
@@ -93,7 +93,7 @@ impl EmbeddedSubscription {
             .collect();
         let mut starts = Vec::with_capacity(added.len());
         for tp in added {
-            let start = store::committed_offset(&self.shared.pool, group, &tp).await?;
+            let start = self.shared.storage.committed_offset(group, &tp).await?;
             starts.push((tp, start.unwrap_or(0)));
         }
         // No await below: a cancelled call leaves the state untouched.
@@ -118,7 +118,7 @@ impl EmbeddedSubscription {
         ready.sort();
         let mut any = false;
         for (tp, from) in ready {
-            let records = store::fetch(&self.shared.pool, &tp, from, FETCH_BATCH).await?;
+            let records = self.shared.storage.fetch(&tp, from, FETCH_BATCH).await?;
             if let (Some(last), Some(pos)) = (records.last(), self.positions.get_mut(&tp)) {
                 *pos = last.offset + 1;
                 any = true;

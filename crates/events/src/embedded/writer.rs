@@ -2,7 +2,7 @@
 //!
 //! Every append and every offset commit goes through one task, which gives
 //! offsets without locks and batches whatever queued up meanwhile into one
-//! SQLite transaction (group commit): with a file, an fsync per batch
+//! atomic storage write (group commit): with a file, one fsync per batch
 //! instead of one per record. A publish is answered only after its batch
 //! committed, and consumers are woken only then, so nobody reads a record
 //! that could still vanish.
@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::store::{self, TopicPartition};
+use super::TopicPartition;
+use super::storage::{Storage, Write};
 use crate::BusError;
 
 /// Most operations folded into one transaction.
@@ -30,8 +30,8 @@ pub(crate) enum WriteOp {
         key: Vec<u8>,
         /// Record payload.
         payload: Bytes,
-        /// Already encoded headers.
-        headers: Vec<u8>,
+        /// Record headers.
+        headers: Vec<(String, Vec<u8>)>,
         /// Receives the assigned offset once durable.
         reply: oneshot::Sender<Result<u64, BusError>>,
     },
@@ -50,103 +50,87 @@ pub(crate) enum WriteOp {
 
 /// Handles the writer shares with readers.
 pub(crate) struct WriterState {
-    /// The database.
-    pub(crate) pool: SqlitePool,
-    /// Next offset per partition, advanced only after a commit.
+    /// Where batches go.
+    pub(crate) storage: Storage,
+    /// Next offset per partition, advanced only after a batch is stored.
     pub(crate) ends: Arc<Mutex<HashMap<TopicPartition, u64>>>,
     /// Bumped after every batch that appended records.
     pub(crate) appended: watch::Sender<u64>,
-    /// Whether appends must reach the disk before they are acknowledged (file mode).
-    pub(crate) fsync_appends: bool,
 }
 
 /// Runs until every sender of `ops` is dropped (the bus and its subscriptions are gone).
 pub(crate) async fn run(state: WriterState, mut ops: mpsc::Receiver<WriteOp>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while ops.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let has_appends = batch.iter().any(|op| matches!(op, WriteOp::Append { .. }));
-        // Offsets are provisional until the transaction commits.
+        // Offsets are provisional until the batch is stored.
         let mut next = lock(&state.ends).clone();
-        let result = apply(&state, &batch, &mut next, has_appends).await;
-        if let Err(err) = &result {
+        let mut offsets = Vec::new();
+        let writes: Vec<Write<'_>> = batch
+            .iter()
+            .map(|op| match op {
+                WriteOp::Append {
+                    tp,
+                    key,
+                    payload,
+                    headers,
+                    ..
+                } => {
+                    let slot = next.entry(tp.clone()).or_insert(0);
+                    let offset = *slot;
+                    *slot += 1;
+                    offsets.push(offset);
+                    Write::Record {
+                        tp,
+                        offset,
+                        key,
+                        payload,
+                        headers,
+                    }
+                }
+                WriteOp::Commit {
+                    group,
+                    tp,
+                    next_offset,
+                    ..
+                } => Write::Offset {
+                    group,
+                    tp,
+                    next_offset: *next_offset,
+                },
+            })
+            .collect();
+        let stored = state.storage.write(&writes).await;
+        drop(writes);
+        if let Err(err) = &stored {
             tracing::error!(error = %err, ops = batch.len(), "embedded bus write failed");
         }
-        let committed = result.is_ok();
-        if committed && has_appends {
+        let appended = !offsets.is_empty();
+        if stored.is_ok() && appended {
             *lock(&state.ends) = next;
         }
-        // Answer in queue order; offsets were taken in the same order in `apply`.
-        let mut offsets = result.unwrap_or_default().into_iter();
+        // Answer in queue order; offsets were taken in the same order above.
+        let mut offsets = offsets.into_iter();
         for op in batch.drain(..) {
             match op {
                 WriteOp::Append { reply, .. } => {
-                    let outcome = offsets
-                        .next()
-                        .filter(|_| committed)
-                        .ok_or_else(|| BusError::Unavailable("embedded log write failed".into()));
-                    let _ = reply.send(outcome);
-                }
-                WriteOp::Commit { reply, .. } => {
-                    let outcome = if committed {
-                        Ok(())
-                    } else {
-                        Err(BusError::Unavailable(
-                            "embedded offset commit failed".into(),
-                        ))
+                    let offset = offsets.next();
+                    let outcome = match (&stored, offset) {
+                        (Ok(()), Some(offset)) => Ok(offset),
+                        (Err(err), _) => Err(err.clone()),
+                        (Ok(()), None) => Err(BusError::Internal("lost an offset".into())),
                     };
                     let _ = reply.send(outcome);
                 }
+                WriteOp::Commit { reply, .. } => {
+                    let _ = reply.send(stored.clone());
+                }
             }
         }
-        if committed && has_appends {
+        if stored.is_ok() && appended {
             state.appended.send_modify(|v| *v = v.wrapping_add(1));
         }
     }
     tracing::debug!("embedded bus writer stopped");
-}
-
-/// Writes one batch in one transaction; returns the offsets of its appends, in order.
-async fn apply(
-    state: &WriterState,
-    batch: &[WriteOp],
-    next: &mut HashMap<TopicPartition, u64>,
-    has_appends: bool,
-) -> Result<Vec<u64>, BusError> {
-    let mut conn = state.pool.acquire().await?;
-    if state.fsync_appends {
-        // Records are acknowledged as durable, so they wait for the fsync; a
-        // commit-only batch may be lost to a power cut, which only means redelivery.
-        let mode = if has_appends { "FULL" } else { "NORMAL" };
-        sqlx::query(&format!("PRAGMA synchronous = {mode}"))
-            .execute(&mut *conn)
-            .await?;
-    }
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let mut offsets = Vec::new();
-    for op in batch {
-        match op {
-            WriteOp::Append {
-                tp,
-                key,
-                payload,
-                headers,
-                ..
-            } => {
-                let slot = next.entry(tp.clone()).or_insert(0);
-                store::insert_record(&mut tx, tp, *slot, key, payload, headers).await?;
-                offsets.push(*slot);
-                *slot += 1;
-            }
-            WriteOp::Commit {
-                group,
-                tp,
-                next_offset,
-                ..
-            } => store::upsert_offset(&mut tx, group, tp, *next_offset).await?,
-        }
-    }
-    tx.commit().await?;
-    Ok(offsets)
 }
 
 /// Locks a std mutex, recovering the data if a holder panicked (the maps stay consistent).

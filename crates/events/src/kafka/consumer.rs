@@ -22,9 +22,11 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::client_config;
 use super::context::{RebalanceContext, map_err};
-use crate::{BusError, BusOptions, Delivery, Subscription};
+use super::departures::Departures;
+use super::settings::Settings;
+use super::tail::end_positions;
+use crate::{BusError, Delivery, Subscription};
 
 type KafkaConsumer = BaseConsumer<RebalanceContext>;
 
@@ -41,23 +43,25 @@ pub(crate) struct KafkaSubscription {
     records: mpsc::Receiver<Polled>,
     stop: Arc<AtomicBool>,
     stopped: Option<oneshot::Receiver<()>>,
-    /// Tails never commit.
-    commits: bool,
+    /// Group members (not tails) commit and report their departure here.
+    group: Option<(String, Departures)>,
     timeout: Duration,
 }
 
 impl KafkaSubscription {
     /// Joins `group` on `topics`; the assignment arrives with the first rebalance.
     pub(crate) fn join(
-        brokers: &str,
+        settings: &Settings,
         group: &str,
         topics: &[String],
-        timeout: Duration,
+        departures: Departures,
     ) -> Result<Self, BusError> {
-        let consumer: KafkaConsumer = consumer_config(brokers, timeout)
+        let consumer: KafkaConsumer = consumer_config(settings)
             .set("group.id", group)
             .set("auto.offset.reset", "earliest")
             .set("partition.assignment.strategy", "range,roundrobin")
+            // A member that vanished without leaving loses its partitions
+            // after 10 s instead of Kafka's default 45 s.
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
             .create_with_context(RebalanceContext::new())
@@ -66,64 +70,43 @@ impl KafkaSubscription {
         consumer
             .subscribe(&names)
             .map_err(|e| map_err("subscribe", e))?;
-        Ok(Self::start(consumer, true, timeout))
+        Ok(Self::start(
+            consumer,
+            Some((group.to_owned(), departures)),
+            settings.timeout,
+        ))
     }
 
     /// Reads all partitions of `topics` from their current end. Blocking: call
     /// from a blocking thread.
-    pub(crate) fn tail(
-        brokers: &str,
-        topics: &[String],
-        timeout: Duration,
-    ) -> Result<Self, BusError> {
+    pub(crate) fn tail(settings: &Settings, topics: &[String]) -> Result<Self, BusError> {
         // librdkafka refuses `assign` without a group id; this group is never
         // joined (no subscribe) and never committed to.
-        let consumer: KafkaConsumer = consumer_config(brokers, timeout)
+        let consumer: KafkaConsumer = consumer_config(settings)
             .set("group.id", tail_group_id())
+            .set("enable.partition.eof", "true")
             .create_with_context(RebalanceContext::new())
             .map_err(|e| map_err("create tail consumer", e))?;
-        let metadata = consumer
-            .fetch_metadata(None, timeout)
-            .map_err(|e| map_err("tail metadata", e))?;
-        // Ask for the end offsets now (a "timestamp" of -1 means latest), so the
-        // starting point is fixed when `tail` returns; a bare `Offset::End`
-        // would be resolved later, after records published meanwhile.
-        let mut wanted = TopicPartitionList::new();
-        for topic in topics {
-            let meta = metadata
-                .topics()
-                .iter()
-                .find(|t| t.name() == topic && t.error().is_none())
-                .ok_or_else(|| BusError::NotFound(format!("topic {topic:?} does not exist")))?;
-            for partition in meta.partitions() {
-                wanted
-                    .add_partition_offset(topic, partition.id(), Offset::End)
-                    .map_err(|e| map_err("tail offsets", e))?;
-            }
-        }
-        let ends = consumer
-            .offsets_for_times(wanted, timeout)
-            .map_err(|e| map_err("tail offsets", e))?;
-        let mut assignment = Vec::new();
-        for elem in ends.elements() {
-            if let Some(err) = elem.error().err() {
-                return Err(map_err("tail offsets", err));
-            }
-            assignment.push((
-                elem.topic().to_owned(),
-                u32::try_from(elem.partition()).unwrap_or(0),
-            ));
-        }
+        let starts = end_positions(&consumer, topics, settings.timeout)?;
         consumer
-            .assign(&ends)
+            .assign(&starts)
             .map_err(|e| map_err("tail assign", e))?;
+        let mut assignment: Vec<(String, u32)> = starts
+            .elements()
+            .iter()
+            .filter_map(|e| Some((e.topic().to_owned(), u32::try_from(e.partition()).ok()?)))
+            .collect();
         assignment.sort();
         consumer.context().set_assignment(assignment);
-        Ok(Self::start(consumer, false, timeout))
+        Ok(Self::start(consumer, None, settings.timeout))
     }
 
     /// Starts the polling thread.
-    fn start(consumer: KafkaConsumer, commits: bool, timeout: Duration) -> Self {
+    fn start(
+        consumer: KafkaConsumer,
+        group: Option<(String, Departures)>,
+        timeout: Duration,
+    ) -> Self {
         let consumer = Arc::new(consumer);
         let (tx, records) = mpsc::channel(CHANNEL_DEPTH);
         let stop = Arc::new(AtomicBool::new(false));
@@ -145,7 +128,7 @@ impl KafkaSubscription {
             records,
             stop,
             stopped: Some(stopped),
-            commits,
+            group,
             timeout,
         }
     }
@@ -159,6 +142,10 @@ impl KafkaSubscription {
     /// Stops polling and hands our consumer handle to a blocking thread, so
     /// whichever handle goes last closes the consumer off the async runtime.
     fn shut_down(&mut self) -> Option<tokio::task::JoinHandle<()>> {
+        if let (Some(consumer), Some((group, departures))) = (&self.consumer, &self.group) {
+            // Before stopping: the ticket must be in place when the consumer is destroyed.
+            consumer.context().departure.hold(departures.begin(group));
+        }
         self.stop.store(true, Ordering::Release);
         self.records.close();
         let consumer = self.consumer.take()?;
@@ -189,6 +176,8 @@ fn poll_loop(consumer: &KafkaConsumer, tx: &mpsc::Sender<Polled>, stop: &AtomicB
                 ))));
                 return;
             }
+            // Tails ask for end-of-partition events to find their start; later ones mean nothing.
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
             // Transient (broker down, topic not there yet): librdkafka retries.
             Some(Err(err)) => tracing::warn!(error = %err, "kafka consume error"),
         }
@@ -205,12 +194,8 @@ fn tail_group_id() -> String {
     format!("chatflow-tail-{}-{n}-{nanos}", std::process::id())
 }
 
-fn consumer_config(brokers: &str, timeout: Duration) -> rdkafka::ClientConfig {
-    let options = BusOptions {
-        topic_prefix: None,
-        request_timeout: timeout,
-    };
-    let mut config = client_config(brokers, &options);
+fn consumer_config(settings: &Settings) -> rdkafka::ClientConfig {
+    let mut config = settings.client_config();
     config
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -255,7 +240,7 @@ impl Subscription for KafkaSubscription {
     }
 
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BusError> {
-        if !self.commits {
+        if self.group.is_none() {
             return Ok(());
         }
         let next = i64::try_from(delivery.offset + 1)

@@ -13,6 +13,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use tokio::sync::watch;
 
+use super::departures::TicketSlot;
 use crate::BusError;
 
 /// Logs librdkafka events through `tracing`.
@@ -46,6 +47,8 @@ pub(crate) struct RebalanceContext {
     assignment: watch::Sender<Vec<(String, u32)>>,
     /// Bumped at every rebalance; records polled earlier are stale.
     generation: AtomicU64,
+    /// Marks this consumer as leaving its group until it is destroyed.
+    pub(crate) departure: TicketSlot,
 }
 
 impl RebalanceContext {
@@ -54,6 +57,7 @@ impl RebalanceContext {
         Self {
             assignment: watch::channel(Vec::new()).0,
             generation: AtomicU64::new(0),
+            departure: TicketSlot::default(),
         }
     }
 

@@ -8,12 +8,14 @@
 
 mod consumer;
 mod context;
+mod departures;
+mod settings;
+mod tail;
 
 use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::{Header, OwnedHeaders};
@@ -23,66 +25,50 @@ use rdkafka::util::Timeout;
 
 use self::consumer::KafkaSubscription;
 use self::context::{TracingContext, map_code, map_err};
+use self::departures::Departures;
+use self::settings::Settings;
 use crate::{BusError, BusOptions, EventBus, OutgoingRecord, Subscription};
 
 /// Extra time granted to librdkafka to report its own timeout before ours fires.
-const GRACE: Duration = Duration::from_secs(1);
+const GRACE: Duration = Duration::from_millis(250);
 
 /// A Kafka cluster reached through one producer and one admin client.
 pub(crate) struct KafkaBus {
-    brokers: String,
+    settings: Settings,
     producer: FutureProducer<TracingContext>,
     admin: AdminClient<TracingContext>,
-    replication_factor: i32,
+    departures: Departures,
     timeout: Duration,
 }
 
 impl KafkaBus {
-    /// Parses `host:port[,host:port][?replication_factor=N]` and creates the
+    /// Parses the URL remainder (see [`Settings::parse`]) and creates the
     /// clients; no network traffic happens yet.
     pub(crate) fn new(address: &str, options: &BusOptions) -> Result<Self, BusError> {
-        let (brokers, query) = address.split_once('?').unwrap_or((address, ""));
-        if brokers.is_empty() || brokers.split(',').any(|b| b.trim().is_empty()) {
-            return Err(BusError::InvalidArgument(format!(
-                "kafka url needs host:port[,host:port], got {address:?}"
-            )));
-        }
-        // -1 lets the broker apply its default replication factor (KIP-464).
-        let mut replication_factor = -1;
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            match pair.split_once('=') {
-                Some(("replication_factor", n)) => {
-                    replication_factor = n.parse().map_err(|_| {
-                        BusError::InvalidArgument(format!("bad replication_factor {n:?}"))
-                    })?;
-                }
-                _ => {
-                    return Err(BusError::InvalidArgument(format!(
-                        "unknown kafka url parameter {pair:?}"
-                    )));
-                }
-            }
-        }
-        let timeout_ms = options.request_timeout.as_millis().to_string();
-        let producer = client_config(brokers, options)
+        let settings = Settings::parse(address, options)?;
+        let producer = settings
+            .client_config()
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "1")
-            // A publish that cannot be stored within the timeout fails instead of waiting.
-            .set("message.timeout.ms", &timeout_ms)
-            .set("request.timeout.ms", &timeout_ms)
+            // A publish that cannot be stored in time fails instead of waiting.
+            // librdkafka scans for expired messages about once a second, so
+            // expire early enough for the error to arrive within the timeout.
+            .set("message.timeout.ms", settings.delivery_timeout_ms())
+            .set("request.timeout.ms", settings.delivery_timeout_ms())
             .set("partitioner", "murmur2_random")
             .create_with_context(TracingContext)
             .map_err(|e| map_err("create producer", e))?;
-        let admin = client_config(brokers, options)
+        let admin = settings
+            .client_config()
             .create_with_context(TracingContext)
             .map_err(|e| map_err("create admin client", e))?;
         Ok(Self {
-            brokers: brokers.to_owned(),
+            timeout: settings.timeout,
+            settings,
             producer,
             admin,
-            replication_factor,
-            timeout: options.request_timeout,
+            departures: Departures::new(),
         })
     }
 
@@ -98,19 +84,6 @@ impl KafkaBus {
     }
 }
 
-/// Settings shared by every client of one bus.
-pub(crate) fn client_config(brokers: &str, options: &BusOptions) -> ClientConfig {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", brokers)
-        .set("client.id", "chatflow")
-        .set(
-            "socket.connection.setup.timeout.ms",
-            options.request_timeout.as_millis().to_string(),
-        );
-    config
-}
-
 #[async_trait]
 impl EventBus for KafkaBus {
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError> {
@@ -121,7 +94,7 @@ impl EventBus for KafkaBus {
         let new = NewTopic::new(
             topic,
             count,
-            TopicReplication::Fixed(self.replication_factor),
+            TopicReplication::Fixed(self.settings.replication_factor),
         );
         let options = AdminOptions::new()
             .request_timeout(Some(self.timeout))
@@ -179,16 +152,15 @@ impl EventBus for KafkaBus {
         crate::topic::validate_group(group)?;
         // Fail fast (and in time) when the cluster is unreachable.
         self.ping().await?;
-        let sub = KafkaSubscription::join(&self.brokers, group, topics, self.timeout)?;
+        self.departures.settled(group, self.timeout).await;
+        let sub = KafkaSubscription::join(&self.settings, group, topics, self.departures.clone())?;
         Ok(Box::new(sub))
     }
 
     async fn tail(&self, topics: &[String]) -> Result<Box<dyn Subscription>, BusError> {
         crate::topic::validate_topic_list(topics)?;
-        let (brokers, topics, timeout) = (self.brokers.clone(), topics.to_vec(), self.timeout);
-        let job = tokio::task::spawn_blocking(move || {
-            KafkaSubscription::tail(&brokers, &topics, timeout)
-        });
+        let (settings, topics) = (self.settings.clone(), topics.to_vec());
+        let job = tokio::task::spawn_blocking(move || KafkaSubscription::tail(&settings, &topics));
         let sub = self
             .bounded("tail", async {
                 job.await

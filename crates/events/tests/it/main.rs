@@ -6,6 +6,7 @@
 mod contract;
 #[cfg(feature = "kafka")]
 mod kafka;
+#[cfg(feature = "kafka")]
 mod sqlite;
 mod support;
 mod trace;

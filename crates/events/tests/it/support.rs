@@ -45,6 +45,11 @@ impl Env {
         patience: u64,
         quiet: u64,
     ) -> Self {
+        // `RUST_LOG=chatflow_events=debug` shows the bus's own logs when a test fails.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         Self {
             url,
             backend,

@@ -218,10 +218,18 @@ pub async fn killed_consumer_redelivers_only_uncommitted(env: &Env) {
 pub async fn tail_sees_only_new_records(env: &Env) {
     let bus = env.bus().await;
     bus.ensure_topic("live", 2).await.unwrap();
-    for i in 0..5 {
-        bus.publish(record("live", &format!("k{i}"), &format!("old-{i}")))
-            .await
-            .unwrap();
+    // Concurrent publishes, so a broker may store them as multi-record batches.
+    let history: Vec<_> = (0..50)
+        .map(|i| {
+            let bus = bus.clone();
+            tokio::spawn(async move {
+                let old = record("live", &format!("k{}", i % 5), &format!("old-{i}"));
+                bus.publish(old).await.unwrap();
+            })
+        })
+        .collect();
+    for publish in history {
+        publish.await.unwrap();
     }
     let mut tail = bus.tail(&["live".into()]).await.unwrap();
     let assigned = tail.assignment().borrow().clone();
