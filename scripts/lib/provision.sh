@@ -77,9 +77,9 @@ ensure_postgres() {
     psql "${CHATFLOW_TEST_POSTGRES_URL%/*}/postgres" -qc "CREATE DATABASE test"
   fi
   # Schemas left by earlier runs (each test makes its own `t_<uuid>`).
-  psql "$CHATFLOW_TEST_POSTGRES_URL" -qtAc \
+  PGOPTIONS='-c client_min_messages=warning' psql "$CHATFLOW_TEST_POSTGRES_URL" -qtAc \
     "SELECT 'DROP SCHEMA \"' || nspname || '\" CASCADE;' FROM pg_namespace WHERE nspname LIKE 't\\_%'" \
-    | psql "$CHATFLOW_TEST_POSTGRES_URL" -q >/dev/null
+    | PGOPTIONS='-c client_min_messages=warning' psql "$CHATFLOW_TEST_POSTGRES_URL" -q >/dev/null
 }
 
 ensure_redis() {
