@@ -119,7 +119,7 @@ ensure_kafka() {
 stop_started() {
   local pid service
   for pid in "${STARTED_PIDS[@]}"; do
-    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    kill "$pid" 2>/dev/null && { wait "$pid" 2>/dev/null || true; }
   done
   for service in "${STARTED_SERVICES[@]}"; do
     case $service in

@@ -58,6 +58,10 @@ pub struct BackendsConfig {
     pub sql_url: Option<String>,
     /// `redis://host:6379` or `memory://` (in-process, lost on exit).
     pub cache_url: Option<String>,
+    /// `dynamodb://host:port`, `dynamodb://` (AWS) or `sqlite://path` for the message and event store.
+    pub kv_url: Option<String>,
+    /// `s3://bucket` or `file://dir` for blobs.
+    pub blob_url: Option<String>,
     /// Prepended to every schema name, so several fleets (or tests) share a database.
     pub schema_prefix: String,
     /// Prepended to every topic and consumer group.
@@ -79,6 +83,22 @@ impl PlatformConfig {
             .cache_url
             .clone()
             .unwrap_or_else(|| "memory://".to_owned())
+    }
+
+    /// The message/event store URL, a SQLite file under `data_dir` when unset.
+    pub fn kv_url(&self) -> String {
+        self.backends
+            .kv_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("kv.db").display()))
+    }
+
+    /// The blob store URL, a directory under `data_dir` when unset.
+    pub fn blob_url(&self) -> String {
+        self.backends
+            .blob_url
+            .clone()
+            .unwrap_or_else(|| format!("file://{}", self.data_dir.join("blobs").display()))
     }
 
     /// The relational store URL for one service.

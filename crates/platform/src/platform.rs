@@ -3,11 +3,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use chatflow_blobs::{BlobOptions, BlobStoreRef};
 use chatflow_cache::{CacheOptions, CacheRef};
 use chatflow_events::{BusOptions, EventBusRef};
+use chatflow_kv::{KvOptions, KvStoreRef};
 use chatflow_runtime::{Health, Shutdown};
 use chatflow_sql::{SqlOptions, SqlStore};
 use serde::de::DeserializeOwned;
+use tokio::sync::OnceCell;
 
 use crate::{PlatformConfig, PlatformError};
 
@@ -17,6 +20,8 @@ pub struct Platform {
     config: Arc<PlatformConfig>,
     bus: EventBusRef,
     cache: CacheRef,
+    kv: Arc<OnceCell<KvStoreRef>>,
+    blobs: Arc<OnceCell<BlobStoreRef>>,
     health: Health,
     shutdown: Shutdown,
 }
@@ -72,6 +77,8 @@ impl Platform {
             config: Arc::new(config),
             bus,
             cache,
+            kv: Arc::default(),
+            blobs: Arc::default(),
             health,
             shutdown,
         })
@@ -85,6 +92,69 @@ impl Platform {
     /// The shared cache (presence, registries, rate limits, revocation lists).
     pub fn cache(&self) -> &CacheRef {
         &self.cache
+    }
+
+    /// The message and event store, connected on first use (most services
+    /// never need it). In production an embedded URL is refused here.
+    pub async fn kv(&self) -> Result<KvStoreRef, PlatformError> {
+        let url = self.config.kv_url();
+        self.refuse_embedded_in_production(
+            "message/event store (backends.kv_url)",
+            &url,
+            "sqlite:",
+        )?;
+        let store = self
+            .kv
+            .get_or_try_init(|| async {
+                chatflow_kv::connect(&url, KvOptions::default())
+                    .await
+                    .map_err(|e| PlatformError::Backend {
+                        backend: "message/event store",
+                        reason: e.to_string(),
+                    })
+            })
+            .await?;
+        Ok(store.clone())
+    }
+
+    /// The blob store, connected on first use. In production an embedded URL is refused here.
+    pub async fn blobs(&self) -> Result<BlobStoreRef, PlatformError> {
+        let url = self.config.blob_url();
+        self.refuse_embedded_in_production("blob store (backends.blob_url)", &url, "file:")?;
+        let store = self
+            .blobs
+            .get_or_try_init(|| async {
+                let store = chatflow_blobs::connect(&url, BlobOptions::default())
+                    .await
+                    .map_err(|e| PlatformError::Backend {
+                        backend: "blob store",
+                        reason: e.to_string(),
+                    })?;
+                store
+                    .ensure_bucket()
+                    .await
+                    .map_err(|e| PlatformError::Backend {
+                        backend: "blob store",
+                        reason: e.to_string(),
+                    })?;
+                Ok::<_, PlatformError>(store)
+            })
+            .await?;
+        Ok(store.clone())
+    }
+
+    fn refuse_embedded_in_production(
+        &self,
+        what: &str,
+        url: &str,
+        scheme: &str,
+    ) -> Result<(), PlatformError> {
+        if self.config.production && url.starts_with(scheme) {
+            return Err(PlatformError::Config(format!(
+                "--production refuses the embedded {what}: {url}"
+            )));
+        }
+        Ok(())
     }
 
     /// Readiness of this process; services add their checks and say when ready.
@@ -151,4 +221,78 @@ impl Platform {
 /// service and process, so leaking its short name is bounded.
 fn service_check_name(service: &'static str) -> &'static str {
     Box::leak(format!("sql:{service}").into_boxed_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BackendsConfig;
+
+    async fn platform(config: PlatformConfig) -> Result<Platform, PlatformError> {
+        Platform::connect(config, Health::new(), Shutdown::new()).await
+    }
+
+    #[tokio::test]
+    async fn embedded_stores_are_connected_lazily_under_the_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = PlatformConfig {
+            data_dir: dir.path().to_owned(),
+            ..Default::default()
+        };
+        let platform = platform(config).await.unwrap();
+        assert!(
+            !dir.path().join("kv.db").exists(),
+            "kv connected before first use"
+        );
+
+        let kv = platform.kv().await.unwrap();
+        kv.ensure_tables(&[chatflow_kv::TableSpec::new("probe")])
+            .await
+            .unwrap();
+        let item = chatflow_kv::Item::new("p", "s", bytes::Bytes::from_static(b"v"));
+        kv.put("probe", item, chatflow_kv::Condition::IfAbsent)
+            .await
+            .unwrap();
+        assert!(kv.get("probe", "p", "s").await.unwrap().is_some());
+        assert!(dir.path().join("kv.db").exists());
+
+        let blobs = platform.blobs().await.unwrap();
+        blobs
+            .put("a/b", bytes::Bytes::from_static(b"x"), Default::default())
+            .await
+            .unwrap();
+        assert_eq!(blobs.get("a/b", None).await.unwrap().bytes.as_ref(), b"x");
+        // The same handle is shared by every caller in the process.
+        assert!(Arc::ptr_eq(&kv, &platform.kv().await.unwrap()));
+    }
+
+    #[tokio::test]
+    async fn production_refuses_embedded_stores_on_first_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = PlatformConfig {
+            data_dir: dir.path().to_owned(),
+            production: true,
+            backends: BackendsConfig {
+                bus_url: Some("kafka://127.0.0.1:1".into()),
+                sql_url: Some("postgres://postgres@127.0.0.1:1/x".into()),
+                cache_url: Some(
+                    std::env::var("CHATFLOW_TEST_REDIS_URL")
+                        .unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+                ),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let platform = platform(config).await.unwrap();
+        let err = platform.kv().await.err().unwrap().to_string();
+        assert!(
+            err.contains("--production refuses the embedded message/event store"),
+            "{err}"
+        );
+        let err = platform.blobs().await.err().unwrap().to_string();
+        assert!(
+            err.contains("--production refuses the embedded blob store"),
+            "{err}"
+        );
+    }
 }

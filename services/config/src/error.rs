@@ -30,6 +30,9 @@ pub enum ConfigError {
     /// Writing the change event failed.
     #[error(transparent)]
     Outbox(#[from] chatflow_outbox::OutboxError),
+    /// The event bus failed.
+    #[error(transparent)]
+    Bus(#[from] chatflow_events::BusError),
     /// Stored data could not be decoded.
     #[error("corrupt stored flag {key}: {reason}")]
     Corrupt {
@@ -55,6 +58,7 @@ impl HasKind for ConfigError {
             Self::VersionConflict { .. } => ErrorKind::Conflict,
             Self::Sql(e) => e.kind(),
             Self::Outbox(e) => e.kind(),
+            Self::Bus(e) => e.kind(),
             Self::Corrupt { .. } => ErrorKind::Internal,
         }
     }

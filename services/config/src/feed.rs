@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use chatflow_events::EventBusRef;
+use chatflow_events::{BusError, EventBusRef, Subscription};
 use chatflow_flags::StoredFlag;
 use chatflow_proto::config::v1 as pb;
 use chatflow_proto::events::v1::EventEnvelope;
@@ -57,15 +57,14 @@ impl ChangeFeed {
         self.sender.subscribe()
     }
 
-    /// Feeds changes published on the bus by any instance into this feed.
-    pub async fn follow_bus(&self, bus: EventBusRef, shutdown: CancellationToken) {
-        let mut sub = match bus.tail(&[FLAG_CHANGED_TOPIC.to_owned()]).await {
-            Ok(sub) => sub,
-            Err(err) => {
-                tracing::error!(error = %err, "cannot follow flag changes on the bus; watchers see local changes only");
-                return;
-            }
-        };
+    /// Starts reading flag changes published on the bus by any instance.
+    /// Once this returns, every change published afterwards will be seen.
+    pub async fn open_follower(bus: &EventBusRef) -> Result<Box<dyn Subscription>, BusError> {
+        bus.tail(&[FLAG_CHANGED_TOPIC.to_owned()]).await
+    }
+
+    /// Feeds the changes read by `sub` (from [`ChangeFeed::open_follower`]) into this feed.
+    pub async fn follow_bus(&self, mut sub: Box<dyn Subscription>, shutdown: CancellationToken) {
         loop {
             let delivery = tokio::select! {
                 d = sub.next() => d,

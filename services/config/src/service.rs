@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chatflow_config_client::{ClientError, FlagSource, FlagSourceRef, WatchEvent, WatchStream};
 use chatflow_errors::HasKind;
-use chatflow_events::EventBusRef;
+use chatflow_events::{EventBusRef, Subscription};
 use chatflow_flags::{Evaluation, EvaluationContext};
 use chatflow_outbox::RelayOptions;
 use chatflow_proto::config::v1::config_service_server::ConfigServiceServer;
@@ -115,6 +115,7 @@ pub struct ConfigService {
     config: Config,
     engine: Engine,
     bus: EventBusRef,
+    follower: Box<dyn Subscription>,
     token: OperatorToken,
 }
 
@@ -128,10 +129,14 @@ impl ConfigService {
             feed: ChangeFeed::default(),
             stop: CancellationToken::new(),
         };
+        // Positioned before `build` returns, so a replica that is built sees
+        // every change any instance makes from then on.
+        let follower = ChangeFeed::open_follower(&deps.bus).await?;
         Ok(Self {
             config,
             engine,
             bus: deps.bus,
+            follower,
             token: OperatorToken::new(admin_token),
         })
     }
@@ -157,6 +162,7 @@ impl ConfigService {
             config,
             engine,
             bus,
+            follower,
             token,
         } = self;
         let router = rest::router(engine.clone(), token, config.max_body_bytes);
@@ -172,9 +178,9 @@ impl ConfigService {
                     .await
             })
         };
-        let follower = {
-            let (feed, bus, shutdown) = (engine.feed.clone(), bus.clone(), shutdown.clone());
-            tokio::spawn(async move { feed.follow_bus(bus, shutdown).await })
+        let following = {
+            let (feed, shutdown) = (engine.feed.clone(), shutdown.clone());
+            tokio::spawn(async move { feed.follow_bus(follower, shutdown).await })
         };
         let stop_watchers = {
             let (stop, shutdown) = (engine.stop.clone(), shutdown.clone());
@@ -192,7 +198,7 @@ impl ConfigService {
         if let Err(err) = grpc_result {
             tracing::error!(error = %err, "config gRPC server failed");
         }
-        let _ = tokio::join!(relay, follower, stop_watchers);
+        let _ = tokio::join!(relay, following, stop_watchers);
         Ok(())
     }
 }
