@@ -10,6 +10,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "chatflow/events/v1/envelope.proto",
         "chatflow/config/v1/config.proto",
+        "chatflow/auth/v1/events.proto",
+        "chatflow/ratelimit/v1/ratelimit.proto",
     ]
     .map(|p| root.join(p));
 

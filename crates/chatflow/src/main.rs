@@ -13,12 +13,18 @@ use chatflow_platform::ServiceLauncher;
 enum ServiceName {
     /// Feature flags and dynamic settings.
     Config,
+    /// Accounts, passwords, MFA, sessions and signing keys.
+    Auth,
+    /// Shared throttling (GCRA) for every other service.
+    RateLimit,
 }
 
 /// The launcher of one service: the composition root, one line per service.
 fn launcher(service: &ServiceName) -> Box<dyn ServiceLauncher> {
     match service {
         ServiceName::Config => Box::new(chatflow_config::ConfigLauncher),
+        ServiceName::Auth => Box::new(chatflow_auth::AuthLauncher),
+        ServiceName::RateLimit => Box::new(chatflow_rate_limit::RateLimitLauncher),
     }
 }
 

@@ -205,11 +205,17 @@ impl Platform {
     }
 
     /// Decodes the `services.<service>` section, or the defaults when absent.
+    /// `rate-limit` is also found as `rate_limit`, the spelling environment
+    /// variables allow (`CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR`).
     pub fn service_config<T: DeserializeOwned + Default>(
         &self,
         service: &str,
     ) -> Result<T, PlatformError> {
-        match self.config.services.get(service) {
+        let services = &self.config.services;
+        let section = services
+            .get(service)
+            .or_else(|| services.get(&service.replace('-', "_")));
+        match section {
             None => Ok(T::default()),
             Some(value) => serde_json::from_value(value.clone())
                 .map_err(|e| PlatformError::Config(format!("services.{service}: {e}"))),
@@ -226,7 +232,6 @@ fn service_check_name(service: &'static str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::BackendsConfig;
 
     async fn platform(config: PlatformConfig) -> Result<Platform, PlatformError> {
         Platform::connect(config, Health::new(), Shutdown::new()).await
@@ -266,13 +271,15 @@ mod tests {
         assert!(Arc::ptr_eq(&kv, &platform.kv().await.unwrap()));
     }
 
+    // Production needs a real bus URL, which needs the Kafka client.
+    #[cfg(feature = "kafka")]
     #[tokio::test]
     async fn production_refuses_embedded_stores_on_first_use() {
         let dir = tempfile::tempdir().unwrap();
         let config = PlatformConfig {
             data_dir: dir.path().to_owned(),
             production: true,
-            backends: BackendsConfig {
+            backends: crate::BackendsConfig {
                 bus_url: Some("kafka://127.0.0.1:1".into()),
                 sql_url: Some("postgres://postgres@127.0.0.1:1/x".into()),
                 cache_url: Some(

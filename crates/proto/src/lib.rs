@@ -21,5 +21,21 @@ pub mod config {
     }
 }
 
+/// `chatflow.ratelimit.v1`: shared throttling decisions.
+pub mod ratelimit {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.ratelimit.v1");
+    }
+}
+
+/// `chatflow.auth.v1`: auth events.
+pub mod auth {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.auth.v1");
+    }
+}
+
 pub use prost;
 pub use prost_types;

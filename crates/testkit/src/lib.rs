@@ -7,6 +7,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+pub mod server;
+
 use chatflow_events::{BusOptions, EventBusRef};
 use chatflow_sql::{SqlOptions, SqlStore};
 

@@ -1,13 +1,13 @@
 //! S3 outages: a private s3s-fs is killed and restarted under one client.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chatflow_blobs::PutOptions;
 use chatflow_errors::{ErrorKind, HasKind};
-use tokio::process::{Child, Command};
+use chatflow_testkit::server::{PrivateServer, free_port};
+use tokio::process::Command;
 
 const OP_TIMEOUT: Duration = Duration::from_secs(3);
 /// Scheduling and process start-up on a busy CI machine.
@@ -20,51 +20,30 @@ fn s3s_binary() -> String {
     })
 }
 
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// Starts s3s-fs on `port` over `data` and waits until it accepts connections.
-async fn start_server(port: u16, data: &Path) -> Child {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut child = Command::new(s3s_binary())
+/// Starts a private s3s-fs over `data` and waits until it accepts connections.
+async fn start_server(data: &Path) -> PrivateServer {
+    let data = data.to_owned();
+    PrivateServer::start("s3s-fs", Duration::from_secs(20), move |port| {
+        let mut command = Command::new(s3s_binary());
+        command
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", "AKIDLOCAL", "--secret-key", "secretlocal123"])
-            .arg(data)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("s3s-fs must be installed (scripts/test.sh installs it; or set CHATFLOW_S3S_FS_BIN)");
-        loop {
-            let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                return child;
-            }
-            // The port may still be held by the previous run: start again.
-            if child.try_wait().unwrap().is_some() {
-                break;
-            }
-            assert!(Instant::now() < deadline, "s3s-fs did not listen on {port}");
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "s3s-fs kept exiting on port {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .args([
+                "--access-key",
+                "AKIDLOCAL",
+                "--secret-key",
+                "secretlocal123",
+            ])
+            .arg(&data);
+        command
+    })
+    .await
 }
 
 #[tokio::test]
 async fn a_dead_server_is_unavailable_within_the_timeout_and_recovery_needs_no_new_client() {
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut server = start_server(port, data.path()).await;
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut server = start_server(data.path()).await;
+    let endpoint = format!("http://127.0.0.1:{}", server.port());
     let store = chatflow_blobs::connect("s3://faults", crate::s3_options(&endpoint, OP_TIMEOUT))
         .await
         .unwrap();
@@ -74,7 +53,7 @@ async fn a_dead_server_is_unavailable_within_the_timeout_and_recovery_needs_no_n
         .await
         .unwrap();
 
-    server.kill().await.unwrap();
+    server.kill().await;
     for op in ["get", "head", "put", "list", "ping"] {
         let started = Instant::now();
         let result = match op {
@@ -97,7 +76,7 @@ async fn a_dead_server_is_unavailable_within_the_timeout_and_recovery_needs_no_n
         );
     }
 
-    let _server = start_server(port, data.path()).await;
+    server.restart().await;
     assert_eq!(&store.get("k", None).await.unwrap().bytes[..], b"before");
     store
         .put("k", Bytes::from_static(b"after"), PutOptions::default())

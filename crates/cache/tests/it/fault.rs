@@ -1,101 +1,43 @@
 //! Redis failures: a private `redis-server` per test is killed, frozen and
 //! brought back while one handle keeps working. The shared Redis is never touched.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chatflow_cache::{CacheOptions, CacheRef, connect, gcra};
 use chatflow_errors::{ErrorKind, HasKind};
+use chatflow_testkit::server::{PrivateServer, free_port};
 use futures::StreamExt;
 
 const OP_TIMEOUT: Duration = Duration::from_millis(500);
 /// Scheduling slack on a loaded two-core machine.
 const SLACK: Duration = Duration::from_secs(1);
 
-/// A `redis-server` child on a port of its own; killed when dropped.
-struct PrivateRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut server = Self { port, child: None };
-        server.restart().await;
-        server
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server on its port and waits until it accepts connections.
-    async fn restart(&mut self) {
-        let port = self.port.to_string();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+/// A private `redis-server` on a port of its own; killed when dropped.
+async fn private_redis() -> PrivateServer {
+    PrivateServer::start("redis-server", Duration::from_secs(10), |port| {
+        let mut command = tokio::process::Command::new("redis-server");
+        command
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
-            .arg(std::env::temp_dir())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (apt-get install redis-server)");
-        self.child = Some(child);
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Sends SIGSTOP or SIGCONT: the server keeps its sockets but stops answering.
-    fn signal(&self, signal: &str) {
-        let pid = self.child.as_ref().unwrap().id().to_string();
-        assert!(
-            Command::new("kill")
-                .args([signal, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
+            .arg(std::env::temp_dir());
+        command
+    })
+    .await
 }
 
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        if self.child.is_some() {
-            self.signal("-CONT");
-        }
-        self.kill();
-    }
+fn url(server: &PrivateServer) -> String {
+    format!("redis://127.0.0.1:{}", server.port())
+}
+
+/// Sends SIGSTOP or SIGCONT: the server keeps its sockets but stops answering.
+fn signal(server: &PrivateServer, signal: &str) {
+    let pid = server.pid().expect("server not running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn options() -> CacheOptions {
@@ -172,11 +114,7 @@ async fn assert_subscription_lost(stream: &mut chatflow_cache::MessageStream, wi
 
 #[tokio::test]
 async fn a_server_that_is_down_at_connect_is_unavailable_in_time() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let started = Instant::now();
     let err = connect(&format!("redis://127.0.0.1:{port}"), options())
         .await
@@ -188,12 +126,12 @@ async fn a_server_that_is_down_at_connect_is_unavailable_in_time() {
 
 #[tokio::test]
 async fn a_killed_server_is_unavailable_then_the_same_handle_recovers() {
-    let mut server = PrivateRedis::start().await;
-    let cache = connect(&server.url(), options()).await.unwrap();
+    let mut server = private_redis().await;
+    let cache = connect(&url(&server), options()).await.unwrap();
     cache.set("k", b"v", None).await.unwrap();
     let mut stream = cache.subscribe("live").await.unwrap();
 
-    server.kill();
+    server.kill().await;
     assert_subscription_lost(&mut stream, Duration::from_secs(5)).await;
     // Twice: once on the broken connection, once while reconnects are failing.
     assert_all_unavailable(&cache).await;
@@ -206,16 +144,16 @@ async fn a_killed_server_is_unavailable_then_the_same_handle_recovers() {
 
 #[tokio::test]
 async fn a_frozen_server_times_out_then_the_same_handle_recovers() {
-    let server = PrivateRedis::start().await;
-    let cache = connect(&server.url(), options()).await.unwrap();
+    let server = private_redis().await;
+    let cache = connect(&url(&server), options()).await.unwrap();
     let mut stream = cache.subscribe("live").await.unwrap();
 
-    server.signal("-STOP");
+    signal(&server, "-STOP");
     assert_all_unavailable(&cache).await;
     // The idle pub/sub link is pinged, so a silent server is noticed too.
     assert_subscription_lost(&mut stream, Duration::from_secs(10)).await;
 
-    server.signal("-CONT");
+    signal(&server, "-CONT");
     wait_for_recovery(&cache).await;
     assert_working(&cache).await;
 }

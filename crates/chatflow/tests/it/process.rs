@@ -24,6 +24,8 @@ impl Fleet {
             .args(["--ops-addr", "127.0.0.1:0"])
             .env("CHATFLOW_SERVICES__CONFIG__HTTP_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__CONFIG__GRPC_ADDR", "127.0.0.1:0")
+            .env("CHATFLOW_SERVICES__AUTH__HTTP_ADDR", "127.0.0.1:0")
+            .env("CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .kill_on_drop(true)

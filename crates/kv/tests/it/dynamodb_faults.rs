@@ -8,7 +8,7 @@ use chatflow_kv::{
     Condition, Cursor, Item, KvError, KvOptions, KvStoreRef, MAX_ITEM_BYTES, Query, TxOp,
 };
 
-use crate::emulator::{Emulator, free_port};
+use crate::emulator::{self, free_port};
 use crate::{COUNTERS, MESSAGES, message, specs};
 
 const OP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -134,9 +134,8 @@ async fn bad_urls_and_options_are_invalid_config() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_emulator_is_unavailable_then_the_same_client_recovers() {
-    let port = free_port();
-    let emulator = Emulator::start(port).await;
-    let store = chatflow_kv::connect(&emulator.url(), fault_options())
+    let mut emulator = emulator::start().await;
+    let store = chatflow_kv::connect(&emulator::url(&emulator), fault_options())
         .await
         .unwrap();
     store.ensure_tables(&specs()).await.unwrap();
@@ -156,7 +155,7 @@ async fn killed_emulator_is_unavailable_then_the_same_client_recovers() {
     emulator.kill().await;
     assert_every_call_unavailable(&store).await;
 
-    let emulator = Emulator::start(port).await;
+    emulator.restart().await;
     // In-memory data went with the old process: tables come back empty.
     store.ensure_tables(&specs()).await.unwrap();
     assert!(

@@ -1,20 +1,15 @@
 //! A private DynamoDB Local process that a test may kill and restart.
 //!
 //! Never the shared instance on port 8000: each emulator listens on a free
-//! port of its own and dies with its handle (`kill_on_drop`).
+//! port of its own (see `chatflow_testkit::server`).
 
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use chatflow_testkit::server::PrivateServer;
+use tokio::process::Command;
 
-/// A running DynamoDB Local child process.
-pub struct Emulator {
-    child: Child,
-    /// The port it listens on (all interfaces; the tests use 127.0.0.1).
-    pub port: u16,
-}
+pub use chatflow_testkit::server::free_port;
 
 /// Where the emulator's jar lives: `CHATFLOW_DYNAMODB_LOCAL_DIR` or the cache.
 pub fn emulator_dir() -> PathBuf {
@@ -26,22 +21,17 @@ pub fn emulator_dir() -> PathBuf {
         })
 }
 
-/// A port nothing listens on right now: bind port 0, note it, release it.
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-impl Emulator {
-    /// Starts DynamoDB Local on `port` and waits until the port accepts connections.
-    pub async fn start(port: u16) -> Self {
-        let dir = emulator_dir();
-        assert!(
-            dir.join("DynamoDBLocal.jar").exists(),
-            "no DynamoDB Local in {}",
-            dir.display()
-        );
-        let child = Command::new("java")
+/// Starts DynamoDB Local on a free port and waits until it accepts connections.
+pub async fn start() -> PrivateServer {
+    let dir = emulator_dir();
+    assert!(
+        dir.join("DynamoDBLocal.jar").exists(),
+        "no DynamoDB Local in {}",
+        dir.display()
+    );
+    PrivateServer::start("DynamoDB Local", Duration::from_secs(90), move |port| {
+        let mut command = Command::new("java");
+        command
             .arg("-Djava.library.path=./DynamoDBLocal_lib")
             .args([
                 "-jar",
@@ -51,49 +41,13 @@ impl Emulator {
                 "-disableTelemetry",
             ])
             .args(["-port", &port.to_string()])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("java must be installed to start DynamoDB Local");
-        let mut emulator = Self { child, port };
-        emulator.wait_until_listening(Duration::from_secs(90)).await;
-        emulator
-    }
+            .current_dir(&dir);
+        command
+    })
+    .await
+}
 
-    /// Probes the port until it accepts a connection; panics if the process exits.
-    async fn wait_until_listening(&mut self, limit: Duration) {
-        let started = Instant::now();
-        loop {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "DynamoDB Local exited early on port {}: {status}",
-                    self.port
-                );
-            }
-            assert!(
-                started.elapsed() < limit,
-                "DynamoDB Local not listening after {limit:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Kills the process (SIGKILL) and reaps it.
-    pub async fn kill(mut self) {
-        self.child.kill().await.unwrap();
-    }
-
-    /// The URL a store connects with.
-    pub fn url(&self) -> String {
-        format!("dynamodb://127.0.0.1:{}", self.port)
-    }
+/// The URL a store connects with.
+pub fn url(server: &PrivateServer) -> String {
+    format!("dynamodb://127.0.0.1:{}", server.port())
 }

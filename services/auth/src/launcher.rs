@@ -1,0 +1,98 @@
+//! Plugs the auth service into the platform (`chatflow up`, `chatflow serve auth`).
+
+use async_trait::async_trait;
+use chatflow_platform::{Endpoint, Platform, PlatformError, ServiceLauncher};
+use chatflow_runtime::Secret;
+
+use crate::{
+    AuthService, Config, Deps, Listeners, SESSIONS_REVOKED_TOPIC, VERIFICATION_REQUESTED_TOPIC,
+};
+
+/// Partitions of the auth topics (keyed by account id).
+const PARTITIONS: u32 = 4;
+const NAME: &str = "auth";
+
+/// Starts the auth service on a platform.
+pub struct AuthLauncher;
+
+#[async_trait]
+impl ServiceLauncher for AuthLauncher {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn launch(&self, platform: &Platform) -> Result<Vec<Endpoint>, PlatformError> {
+        let mut config: Config = platform.service_config(NAME)?;
+        config.admin_token = Some(Secret::new(admin_token(&config, platform)?));
+        if platform.production() && config.log_verification_codes {
+            tracing::info!("verification codes are never logged in production");
+            config.log_verification_codes = false;
+        }
+        let sql = platform.sql(NAME).await?;
+        let bus = platform.bus().clone();
+        for topic in [VERIFICATION_REQUESTED_TOPIC, SESSIONS_REVOKED_TOPIC] {
+            bus.ensure_topic(topic, PARTITIONS)
+                .await
+                .map_err(|e| PlatformError::service(NAME, e))?;
+        }
+        let cache = platform.cache().clone();
+        let http_addr = config.http_addr.clone();
+        let service = AuthService::build(config, Deps { sql, bus, cache })
+            .await
+            .map_err(|e| PlatformError::service(NAME, e))?;
+        let http = chatflow_runtime::serve::bind(&http_addr)
+            .await
+            .map_err(|e| PlatformError::Bind {
+                addr: http_addr.clone(),
+                reason: e.to_string(),
+            })?;
+        let url = http
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default();
+        let token = platform.shutdown().token();
+        platform.shutdown().spawn(NAME, async move {
+            if let Err(err) = service.run(Listeners { http }, token).await {
+                tracing::error!(error = %err, "auth service stopped with an error");
+            }
+        });
+        Ok(vec![Endpoint {
+            service: NAME,
+            protocol: "http",
+            url,
+        }])
+    }
+}
+
+/// The configured admin token; in development the fleet's operator token
+/// in the data directory (shared with the config service, created if absent).
+fn admin_token(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
+    if let Some(token) = &config.admin_token {
+        if token.expose().len() < 16 {
+            return Err(PlatformError::Config(
+                "services.auth.admin_token must be at least 16 characters".into(),
+            ));
+        }
+        return Ok(token.expose().clone());
+    }
+    if platform.production() {
+        return Err(PlatformError::Config(
+            "--production requires services.auth.admin_token (CHATFLOW_SERVICES__AUTH__ADMIN_TOKEN)".into(),
+        ));
+    }
+    let path = platform.data_dir().join("operator-token");
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        return Ok(existing.trim().to_owned());
+    }
+    let token = hex::encode(crate::crypto::random_bytes::<24>());
+    std::fs::create_dir_all(platform.data_dir())
+        .and_then(|()| std::fs::write(&path, &token))
+        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))?;
+    println!(
+        "auth: generated a development operator token in {}",
+        path.display()
+    );
+    Ok(token)
+}
