@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatflow_events::{EventBusRef, OutgoingRecord};
+use chatflow_runtime::clock::now_ms;
 use chatflow_sql::sqlx::{self, Any, Row, Transaction};
 use chatflow_sql::{Dialect, SqlStore};
 use prost::Message;
@@ -190,7 +191,14 @@ impl Outbox {
         if let Some(err) = failure {
             return Err(err.into());
         }
-        if let Ok(pending) = self.pending().await {
+        // A short batch drained the table as of this pass; only a full one
+        // needs a count to know the backlog.
+        let backlog = if (published.len() as i64) < batch_size {
+            Some(0)
+        } else {
+            self.pending().await.ok()
+        };
+        if let Some(pending) = backlog {
             metrics::gauge!(m::PENDING).set(pending as f64);
         }
         Ok(published.len())
@@ -210,11 +218,4 @@ fn decode_row(
         payload: bytes::Bytes::from(row.try_get::<Vec<u8>, _>("payload")?),
         headers,
     })
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

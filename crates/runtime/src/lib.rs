@@ -51,6 +51,7 @@
 // Tests may unwrap; the library itself is still linted in the normal build.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod health;

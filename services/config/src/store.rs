@@ -4,6 +4,7 @@
 use chatflow_flags::{FlagKey, FlagSpec, StoredFlag};
 use chatflow_outbox::Outbox;
 use chatflow_proto::config::v1 as pb;
+use chatflow_runtime::clock::now_ms;
 use chatflow_sql::sqlx::{self, Any, Row, Transaction};
 use chatflow_sql::{Migrations, SqlStore};
 use serde::Serialize;
@@ -69,7 +70,7 @@ impl FlagStore {
         let spec_json = to_json(spec);
         let now = now_ms();
         let mut tx = self.sql.begin().await?;
-        let existing = fetch(&mut tx, key.as_str()).await?;
+        let existing = fetch(&mut *tx, key.as_str()).await?;
         let changed = match existing {
             Some(flag) if !flag.deleted => return Err(ConfigError::AlreadyExists(key.to_string())),
             Some(tombstone) => sqlx::query(
@@ -164,8 +165,8 @@ impl FlagStore {
 
     /// A live flag by key.
     pub async fn get(&self, key: &str) -> Result<StoredFlag, ConfigError> {
-        let mut tx = self.sql.begin().await?;
-        match fetch(&mut tx, key).await? {
+        // A single read needs no transaction: this is the Evaluate hot path.
+        match fetch(self.sql.pool(), key).await? {
             Some(flag) if !flag.deleted => Ok(flag),
             _ => Err(ConfigError::NotFound(key.to_owned())),
         }
@@ -214,7 +215,7 @@ impl FlagStore {
         actor: &str,
         spec_json: Option<&str>,
     ) -> Result<StoredFlag, ConfigError> {
-        let flag = fetch(&mut tx, key.as_str())
+        let flag = fetch(&mut *tx, key.as_str())
             .await?
             .ok_or_else(|| ConfigError::NotFound(key.to_string()))?;
         sqlx::query(
@@ -248,7 +249,7 @@ async fn explain_miss(
     key: &FlagKey,
     expected: u64,
 ) -> ConfigError {
-    match fetch(tx, key.as_str()).await {
+    match fetch(&mut **tx, key.as_str()).await {
         Ok(Some(flag)) if !flag.deleted => ConfigError::VersionConflict {
             key: key.to_string(),
             expected,
@@ -259,13 +260,14 @@ async fn explain_miss(
     }
 }
 
-async fn fetch(
-    tx: &mut Transaction<'static, Any>,
-    key: &str,
-) -> Result<Option<StoredFlag>, ConfigError> {
+/// Reads one row (tombstones included) inside a transaction or straight from the pool.
+async fn fetch<'e, E>(executor: E, key: &str) -> Result<Option<StoredFlag>, ConfigError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let row = sqlx::query(&format!("{SELECT_FLAG} WHERE flag_key = $1"))
         .bind(key)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(executor)
         .await?;
     row.as_ref().map(decode).transpose()
 }
@@ -291,11 +293,4 @@ fn decode(row: &chatflow_sql::sqlx::any::AnyRow) -> Result<StoredFlag, ConfigErr
 
 fn to_json(spec: &FlagSpec) -> String {
     serde_json::to_string(spec).unwrap_or_default()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

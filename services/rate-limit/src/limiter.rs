@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+// Wall-clock Unix milliseconds: every node must agree (keep them NTP-synchronised).
+use chatflow_runtime::clock::now_ms;
 
 use chatflow_cache::{CacheError, CacheRef, GcraOutcome, gcra};
 use chatflow_flags::FlagCache;
@@ -222,12 +225,4 @@ fn check_cost(cost: u32, policy: &Policy) -> Result<(), RateLimitError> {
         )));
     }
     Ok(())
-}
-
-/// Wall-clock Unix milliseconds: every node must agree (keep them NTP-synchronised).
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
