@@ -29,6 +29,7 @@ pub async fn run_fleet(
     for launcher in &launchers {
         endpoints.extend(launcher.launch(&platform).await?);
     }
+    refuse_missing_handles(&platform)?;
 
     let ops_listener = serve::bind(&ops_addr)
         .await
@@ -59,6 +60,20 @@ pub async fn run_fleet(
         tracing::warn!("some tasks did not finish before the drain deadline");
     }
     Ok(())
+}
+
+/// Fails start-up when a service relies on a neighbour that is not running
+/// here (e.g. it verifies tokens in-process but auth runs elsewhere).
+fn refuse_missing_handles(platform: &Platform) -> Result<(), PlatformError> {
+    let missing = platform.handles().missing();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let needs: Vec<String> = missing
+        .into_iter()
+        .map(|(handle, setting)| format!("{setting} (no {handle} in this process)"))
+        .collect();
+    Err(PlatformError::Config(format!("set {}", needs.join(", "))))
 }
 
 fn local_addr(listener: &tokio::net::TcpListener) -> String {

@@ -9,12 +9,18 @@
 pub mod cli;
 mod config;
 mod error;
+mod flags;
 mod fleet;
+mod handles;
 mod launcher;
 mod platform;
+mod verifier;
 
 pub use config::{BackendsConfig, PlatformConfig};
 pub use error::PlatformError;
+pub use flags::ConfigFlags;
 pub use fleet::run_fleet;
+pub use handles::Handles;
 pub use launcher::{Endpoint, ServiceLauncher};
 pub use platform::Platform;
+pub use verifier::AuthKeys;

@@ -12,7 +12,7 @@ use chatflow_sql::{SqlOptions, SqlStore};
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use crate::{PlatformConfig, PlatformError};
+use crate::{Handles, PlatformConfig, PlatformError};
 
 /// Backends, health and shutdown for the services of one process; cheap to clone.
 #[derive(Clone)]
@@ -24,6 +24,7 @@ pub struct Platform {
     blobs: Arc<OnceCell<BlobStoreRef>>,
     health: Health,
     shutdown: Shutdown,
+    handles: Handles,
 }
 
 impl Platform {
@@ -81,6 +82,7 @@ impl Platform {
             blobs: Arc::default(),
             health,
             shutdown,
+            handles: Handles::default(),
         })
     }
 
@@ -160,6 +162,11 @@ impl Platform {
     /// Readiness of this process; services add their checks and say when ready.
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// Handles services offer each other in this process (all-in-one mode).
+    pub fn handles(&self) -> &Handles {
+        &self.handles
     }
 
     /// The process-wide shutdown signal and task tracker.

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod server;
+pub mod tokens;
 
 use chatflow_events::{BusOptions, EventBusRef};
 use chatflow_sql::{SqlOptions, SqlStore};

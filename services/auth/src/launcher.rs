@@ -1,11 +1,12 @@
 //! Plugs the auth service into the platform (`chatflow up`, `chatflow serve auth`).
 
 use async_trait::async_trait;
-use chatflow_platform::{Endpoint, Platform, PlatformError, ServiceLauncher};
+use chatflow_platform::{AuthKeys, Endpoint, Platform, PlatformError, ServiceLauncher};
 use chatflow_runtime::Secret;
 
 use crate::{
-    AuthService, Config, Deps, Listeners, SESSIONS_REVOKED_TOPIC, VERIFICATION_REQUESTED_TOPIC,
+    ACCOUNT_VERIFIED_TOPIC, AuthService, Config, Deps, Listeners, SESSIONS_REVOKED_TOPIC,
+    VERIFICATION_REQUESTED_TOPIC,
 };
 
 /// Partitions of the auth topics (keyed by account id).
@@ -30,7 +31,11 @@ impl ServiceLauncher for AuthLauncher {
         }
         let sql = platform.sql(NAME).await?;
         let bus = platform.bus().clone();
-        for topic in [VERIFICATION_REQUESTED_TOPIC, SESSIONS_REVOKED_TOPIC] {
+        for topic in [
+            VERIFICATION_REQUESTED_TOPIC,
+            SESSIONS_REVOKED_TOPIC,
+            ACCOUNT_VERIFIED_TOPIC,
+        ] {
             bus.ensure_topic(topic, PARTITIONS)
                 .await
                 .map_err(|e| PlatformError::service(NAME, e))?;
@@ -40,6 +45,10 @@ impl ServiceLauncher for AuthLauncher {
         let service = AuthService::build(config, Deps { sql, bus, cache })
             .await
             .map_err(|e| PlatformError::service(NAME, e))?;
+        // Verifiers of the other services in this process read keys from here.
+        platform
+            .handles()
+            .publish(AuthKeys(std::sync::Arc::new(service.jwks_source())));
         let http = chatflow_runtime::serve::bind(&http_addr)
             .await
             .map_err(|e| PlatformError::Bind {

@@ -38,5 +38,7 @@ pub use settings::{Argon2Config, Config, Limit, ThrottleConfig};
 
 /// Verification and reset codes for the email and SMS bridges to deliver.
 pub const VERIFICATION_REQUESTED_TOPIC: &str = "chatflow.auth.verification_requested";
+/// Proven identifiers, for the profile service's discovery directory.
+pub const ACCOUNT_VERIFIED_TOPIC: &str = "chatflow.auth.account_verified";
 /// Revoked sessions, for the gateway to close their connections.
 pub const SESSIONS_REVOKED_TOPIC: &str = "chatflow.auth.sessions_revoked";

@@ -32,7 +32,18 @@ impl Revocations {
         Ok(())
     }
 
-    /// Revokes every token of `user_id` issued before `cutoff_secs` (Unix seconds).
+    /// The user's cutoff: tokens issued at or before it are revoked.
+    pub async fn cutoff(&self, user_id: &str) -> Result<Option<i64>, AuthError> {
+        let Some(raw) = self.cache.get(&revoked_before_key(user_id)).await? else {
+            return Ok(None);
+        };
+        let text = std::str::from_utf8(&raw).unwrap_or_default();
+        text.parse().map(Some).map_err(|_| {
+            AuthError::Internal(format!("unreadable revocation cutoff for user {user_id}"))
+        })
+    }
+
+    /// Revokes every token of `user_id` issued at or before `cutoff_secs` (Unix seconds).
     pub async fn user_before(&self, user_id: &str, cutoff_secs: i64) -> Result<(), AuthError> {
         self.cache
             .set(

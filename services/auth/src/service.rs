@@ -97,7 +97,7 @@ impl AuthService {
             .map(|t| OperatorToken::new(t.expose()));
         let engine = Engine::new(Parts {
             revocations: Revocations::new(deps.cache.clone(), config.revocation_ttl()),
-            throttle: Throttle::new(deps.cache.clone()),
+            throttle: Throttle::new(deps.cache.clone(), &config.throttle)?,
             cache: deps.cache,
             config,
             store,

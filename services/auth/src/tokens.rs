@@ -28,6 +28,10 @@ pub struct Subject<'a> {
     pub device_id: &'a str,
     /// The roles.
     pub roles: &'a [String],
+    /// Earliest `iat` (Unix seconds): one past the user's revocation cutoff,
+    /// so a token minted in the second of a "revoke all before now" still
+    /// verifies. The verifier's leeway covers the sub-second early `nbf`.
+    pub min_issued_at: i64,
 }
 
 /// Issues and checks access tokens; cheap to clone.
@@ -66,7 +70,7 @@ impl Tokens {
     /// Signs an access token for `subject` with the current signing key.
     pub async fn issue(&self, subject: &Subject<'_>) -> Result<IssuedAccess, AuthError> {
         let key = self.keys.signing_key().await?;
-        let now = now_secs();
+        let now = now_secs().max(subject.min_issued_at);
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),

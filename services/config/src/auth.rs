@@ -1,10 +1,11 @@
-//! The admin API's bearer-token check (an operator token until user roles exist).
+//! Who may use the admin API: users whose access token (checked by the
+//! shared verifier) carries the `operator` role, or the break-glass operator
+//! token. Each request learns its [`Actor`], which the audit trail records.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chatflow_errors::ErrorKind;
-use chatflow_runtime::ApiError;
+use chatflow_authn::{AuthnError, Operator, Role, TokenVerifier};
 use sha2::{Digest, Sha256};
 
 /// The operator token, kept as a digest so comparison time does not depend on the guess.
@@ -32,32 +33,69 @@ impl OperatorToken {
     }
 }
 
-/// Rejects requests without `Authorization: Bearer <operator token>`.
-pub async fn require_operator(
-    State(token): State<OperatorToken>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let presented = request
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
-        Some(candidate) if token.matches(candidate.trim()) => next.run(request).await,
-        Some(_) => deny("invalid bearer token"),
-        None => deny("missing bearer token (Authorization: Bearer <operator token>)"),
+/// Both ways into the admin API.
+#[derive(Clone, Debug)]
+pub struct AdminAuth {
+    token: OperatorToken,
+    verifier: Option<TokenVerifier>,
+}
+
+impl AdminAuth {
+    /// The operator token, and the verifier for operators' access tokens if any.
+    pub fn new(token: OperatorToken, verifier: Option<TokenVerifier>) -> Self {
+        Self { token, verifier }
     }
 }
 
-fn deny(message: &str) -> Response {
+/// Who made an admin request, as the audit trail names them: `operator`
+/// for the operator token, `user:<id>` for an operator's access token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+/// The audit name of requests made with the operator token.
+pub const TOKEN_ACTOR: &str = "operator";
+
+/// Admits the operator token or an access token with the `operator` role.
+pub async fn require_operator(
+    State(auth): State<AdminAuth>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let presented = match request.headers().get(http::header::AUTHORIZATION) {
+        None => return deny(AuthnError::MissingToken),
+        Some(value) => match value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")) {
+            Some(token) => token.trim().to_owned(),
+            None => {
+                return deny(AuthnError::Malformed(
+                    "expected `Authorization: Bearer <token>`".into(),
+                ));
+            }
+        },
+    };
+    let actor = if auth.token.matches(&presented) {
+        TOKEN_ACTOR.to_owned()
+    } else {
+        let Some(verifier) = &auth.verifier else {
+            return deny(AuthnError::Malformed(
+                "not the operator token (access tokens are not accepted here)".into(),
+            ));
+        };
+        match verifier.verify(&presented).await {
+            Ok(user) => match user.require_role(Operator::NAME) {
+                Ok(()) => format!("user:{}", user.user_id),
+                Err(err) => return deny(err),
+            },
+            Err(err) => return deny(err),
+        }
+    };
+    request.extensions_mut().insert(Actor(actor));
+    next.run(request).await
+}
+
+/// The shared error body and `WWW-Authenticate` challenge, counted.
+fn deny(err: AuthnError) -> Response {
     metrics::counter!(crate::metrics::AUTH_FAILURES).increment(1);
-    let mut response = ApiError::new(ErrorKind::Unauthenticated, message).into_response();
-    response.headers_mut().insert(
-        http::header::WWW_AUTHENTICATE,
-        http::HeaderValue::from_static("Bearer"),
-    );
-    response
+    err.into_response()
 }
 
 #[cfg(test)]

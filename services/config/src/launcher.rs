@@ -1,7 +1,7 @@
 //! Plugs the config service into the platform (`chatflow up`, `chatflow serve config`).
 
 use async_trait::async_trait;
-use chatflow_platform::{Endpoint, Platform, PlatformError, ServiceLauncher};
+use chatflow_platform::{ConfigFlags, Endpoint, Platform, PlatformError, ServiceLauncher};
 
 use crate::{Config, ConfigService, Deps, FLAG_CHANGED_TOPIC, Listeners};
 
@@ -26,9 +26,13 @@ impl ServiceLauncher for ConfigLauncher {
         bus.ensure_topic(FLAG_CHANGED_TOPIC, FLAG_CHANGED_PARTITIONS)
             .await
             .map_err(|e| PlatformError::service(NAME, e))?;
-        let service = ConfigService::build(config.clone(), Deps { sql, bus }, &token)
+        let verifier = Some(platform.token_verifier(NAME, &config.auth)?);
+        let deps = Deps { sql, bus, verifier };
+        let service = ConfigService::build(config.clone(), deps, &token)
             .await
             .map_err(|e| PlatformError::service(NAME, e))?;
+        // Flag followers in this process read straight from the service.
+        platform.handles().publish(ConfigFlags(service.source()));
         let listeners = Listeners {
             http: bind(&config.http_addr).await?,
             grpc: bind(&config.grpc_addr).await?,

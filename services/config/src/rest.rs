@@ -4,18 +4,15 @@ use axum::Json;
 use axum::extract::{Path, Query, State, rejection::QueryRejection};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Router, middleware};
+use axum::{Extension, Router, middleware};
 use chatflow_flags::{Evaluation, EvaluationContext, FlagKey, FlagSpec, StoredFlag};
 use chatflow_runtime::{ApiError, ApiJson};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::auth::{OperatorToken, require_operator};
+use crate::auth::{Actor, AdminAuth, require_operator};
 use crate::service::Engine;
 use crate::store::AuditEntry;
-
-/// Who the audit trail names for changes made with the operator token.
-const OPERATOR: &str = "operator";
 
 /// Body of `POST /v1/flags`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -116,8 +113,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-/// The admin API router; `token` guards every route but the OpenAPI document.
-pub fn router(engine: Engine, token: OperatorToken, max_body_bytes: usize) -> Router {
+/// The admin API router; `admin` guards every route but the OpenAPI document.
+pub fn router(engine: Engine, admin: AdminAuth, max_body_bytes: usize) -> Router {
     let admin = Router::new()
         .route("/v1/flags", get(list_flags).post(create_flag))
         .route(
@@ -126,7 +123,7 @@ pub fn router(engine: Engine, token: OperatorToken, max_body_bytes: usize) -> Ro
         )
         .route("/v1/flags/{key}/audit", get(flag_audit))
         .route("/v1/flags/{key}/evaluate", post(evaluate_flag))
-        .layer(middleware::from_fn_with_state(token, require_operator))
+        .layer(middleware::from_fn_with_state(admin, require_operator))
         .with_state(engine);
     Router::new()
         .route("/v1/openapi.json", get(|| async { Json(openapi()) }))
@@ -152,10 +149,11 @@ async fn list_flags(State(engine): State<Engine>) -> Result<Json<FlagList>, ApiE
     responses((status = 201, body = StoredFlag), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_flag(
     State(engine): State<Engine>,
+    Extension(actor): Extension<Actor>,
     ApiJson(body): ApiJson<CreateFlag>,
 ) -> Result<(StatusCode, Json<StoredFlag>), ApiError> {
     let key = parse_key(&body.key)?;
-    let flag = engine.store.create(&key, &body.spec, OPERATOR).await?;
+    let flag = engine.store.create(&key, &body.spec, &actor.0).await?;
     engine.feed.publish(flag.clone());
     Ok((StatusCode::CREATED, Json(flag)))
 }
@@ -177,13 +175,14 @@ async fn get_flag(
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn update_flag(
     State(engine): State<Engine>,
+    Extension(actor): Extension<Actor>,
     Path(key): Path<String>,
     ApiJson(body): ApiJson<UpdateFlag>,
 ) -> Result<Json<StoredFlag>, ApiError> {
     let key = parse_key(&key)?;
     let flag = engine
         .store
-        .update(&key, &body.spec, body.version, OPERATOR)
+        .update(&key, &body.spec, body.version, &actor.0)
         .await?;
     engine.feed.publish(flag.clone());
     Ok(Json(flag))
@@ -194,13 +193,14 @@ async fn update_flag(
     responses((status = 200, body = StoredFlag), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn delete_flag(
     State(engine): State<Engine>,
+    Extension(actor): Extension<Actor>,
     Path(key): Path<String>,
     params: Result<Query<DeleteParams>, QueryRejection>,
 ) -> Result<Json<StoredFlag>, ApiError> {
     let key = parse_key(&key)?;
     let Query(params) =
         params.map_err(|e| ApiError::invalid_argument(format!("query: {}", e.body_text())))?;
-    let flag = engine.store.delete(&key, params.version, OPERATOR).await?;
+    let flag = engine.store.delete(&key, params.version, &actor.0).await?;
     engine.feed.publish(flag.clone());
     Ok(Json(flag))
 }

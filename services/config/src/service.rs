@@ -13,10 +13,11 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::OperatorToken;
+use crate::auth::{AdminAuth, OperatorToken};
 use crate::feed::ChangeFeed;
 use crate::grpc::GrpcApi;
 use crate::{Config, ConfigError, FlagStore, rest};
+use chatflow_authn::TokenVerifier;
 
 /// What the service needs from the platform.
 pub struct Deps {
@@ -24,6 +25,9 @@ pub struct Deps {
     pub sql: SqlStore,
     /// The event bus.
     pub bus: EventBusRef,
+    /// Verifies operators' access tokens; without one only the operator
+    /// token opens the admin API.
+    pub verifier: Option<TokenVerifier>,
 }
 
 /// The sockets the caller bound for it.
@@ -116,7 +120,7 @@ pub struct ConfigService {
     engine: Engine,
     bus: EventBusRef,
     follower: Box<dyn Subscription>,
-    token: OperatorToken,
+    admin: AdminAuth,
 }
 
 impl ConfigService {
@@ -137,7 +141,7 @@ impl ConfigService {
             engine,
             bus: deps.bus,
             follower,
-            token: OperatorToken::new(admin_token),
+            admin: AdminAuth::new(OperatorToken::new(admin_token), deps.verifier),
         })
     }
 
@@ -163,9 +167,9 @@ impl ConfigService {
             engine,
             bus,
             follower,
-            token,
+            admin,
         } = self;
-        let router = rest::router(engine.clone(), token, config.max_body_bytes);
+        let router = rest::router(engine.clone(), admin, config.max_body_bytes);
         let routes =
             tonic::service::Routes::new(ConfigServiceServer::new(GrpcApi::new(engine.clone())));
 

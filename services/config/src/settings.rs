@@ -11,11 +11,15 @@ pub struct Config {
     pub http_addr: String,
     /// gRPC (Evaluate, Watch) address.
     pub grpc_addr: String,
-    /// Bearer token for the admin API. Required with `--production`; in
+    /// Break-glass bearer token for the admin API, besides access tokens
+    /// with the `operator` role. Required with `--production`; in
     /// development one is generated into `<data_dir>/operator-token`.
     pub admin_token: Option<Secret<String>>,
     /// Largest accepted REST body.
     pub max_body_bytes: usize,
+    /// How access tokens of operators are verified (`jwks_url` in split
+    /// mode; the auth service in this process otherwise).
+    pub auth: chatflow_authn::VerifierConfig,
 }
 
 impl Default for Config {
@@ -25,6 +29,7 @@ impl Default for Config {
             grpc_addr: "127.0.0.1:7081".to_owned(),
             admin_token: None,
             max_body_bytes: 1024 * 1024,
+            auth: chatflow_authn::VerifierConfig::default(),
         }
     }
 }

@@ -1,16 +1,13 @@
 //! Plugs the rate-limit service into the platform (`chatflow up`, `chatflow-rate-limit`).
 
 use async_trait::async_trait;
-use chatflow_config_client::{FlagWatcher, GrpcFlagSource};
+use chatflow_config_client::FlagWatcher;
 use chatflow_flags::FlagCache;
 use chatflow_platform::{Endpoint, Platform, PlatformError, ServiceLauncher};
 
 use crate::{Config, Deps, Listeners, RateLimitService};
 
 const NAME: &str = "rate-limit";
-/// The config service's default gRPC address, used when neither
-/// `services.rate-limit.flags_url` nor `services.config.grpc_addr` is set.
-const CONFIG_GRPC_DEFAULT: &str = "127.0.0.1:7081";
 
 /// Starts the rate-limit service on a platform.
 pub struct RateLimitLauncher;
@@ -24,7 +21,7 @@ impl ServiceLauncher for RateLimitLauncher {
     async fn launch(&self, platform: &Platform) -> Result<Vec<Endpoint>, PlatformError> {
         let config: Config = platform.service_config(NAME)?;
         let grpc_addr = config.grpc_addr.clone();
-        let flags = watch_flags(&config, platform);
+        let flags = watch_flags(&config, platform)?;
         let deps = Deps {
             cache: platform.cache().clone(),
             flags,
@@ -55,35 +52,15 @@ impl ServiceLauncher for RateLimitLauncher {
 
 /// A flag cache fed from the config service, best effort: while it cannot be
 /// reached the watcher retries with backoff and file policies apply.
-fn watch_flags(config: &Config, platform: &Platform) -> Option<FlagCache> {
-    let url = match &config.flags_url {
-        Some(url) if url.is_empty() => return None,
-        Some(url) => url.clone(),
-        None => {
-            let addr = platform
-                .config()
-                .services
-                .get("config")
-                .and_then(|section| section.get("grpc_addr"))
-                .and_then(|addr| addr.as_str())
-                .unwrap_or(CONFIG_GRPC_DEFAULT);
-            format!("http://{addr}")
-        }
-    };
-    let source = match GrpcFlagSource::connect_lazy(&url) {
-        Ok(source) => source,
-        Err(error) => {
-            tracing::warn!(%url, %error, "no live rate-limit policies: bad config service url");
-            return None;
-        }
-    };
+/// `flags_url = ""` turns live policies off.
+fn watch_flags(config: &Config, platform: &Platform) -> Result<Option<FlagCache>, PlatformError> {
+    if config.flags_url.as_deref() == Some("") {
+        return Ok(None);
+    }
+    let source = platform.flag_source(NAME, config.flags_url.as_deref())?;
     let cache = FlagCache::new();
     // The watcher task ends with the platform's shutdown token.
-    let _watcher = FlagWatcher::spawn(
-        std::sync::Arc::new(source),
-        cache.clone(),
-        platform.shutdown().token(),
-    );
-    tracing::info!(%url, "following rate-limit policy flags");
-    Some(cache)
+    let _watcher = FlagWatcher::spawn(source, cache.clone(), platform.shutdown().token());
+    tracing::info!("following rate-limit policy flags");
+    Ok(Some(cache))
 }

@@ -105,6 +105,20 @@ impl RateLimiter {
         result
     }
 
+    /// Forgets `subject_key`'s history under `action`, e.g. the failed
+    /// logins of an account once its owner signs in.
+    pub async fn reset(&self, action: &str, subject_key: &str) -> Result<(), RateLimitError> {
+        check_key(subject_key)?;
+        let key = format!("{KEY_PREFIX}{action}:{subject_key}");
+        match self.inner.cache.delete(&key).await {
+            Ok(_) => Ok(()),
+            Err(source) => Err(RateLimitError::Unavailable {
+                action: action.to_owned(),
+                source,
+            }),
+        }
+    }
+
     async fn decide(
         &self,
         action: &str,

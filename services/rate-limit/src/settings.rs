@@ -16,8 +16,9 @@ pub struct Config {
     /// gRPC (`Check`) address.
     pub grpc_addr: String,
     /// The config service's gRPC URL for live policy flags, e.g.
-    /// `http://config:7081`. Unset: the `services.config.grpc_addr` of this
-    /// fleet's configuration (or its default). Empty: no live flags.
+    /// `http://config:7081`. Unset: the config service in this process, or
+    /// else the `services.config.grpc_addr` of this fleet's configuration
+    /// (or its default). Empty: no live flags.
     pub flags_url: Option<String>,
     /// Policies by action name. Entries are laid over [`default_policies`]
     /// per action: a file adds actions or replaces a default one whole.

@@ -64,6 +64,96 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
     fleet.stop().await;
 }
 
+/// Done-when of the identity issue: an account that an operator granted the
+/// `operator` role manages flags in the config service with its access token.
+#[tokio::test]
+async fn an_operator_account_manages_flags_with_its_access_token() {
+    let data = tempfile::tempdir().unwrap();
+    let mut fleet = Fleet::up(data.path()).await;
+    let client = reqwest::Client::new();
+    let auth = fleet.auth_http.clone();
+    let credentials = json!({"email": "ops@example.com", "password": "correct horse battery"});
+    let registered = client
+        .post(format!("{auth}/v1/auth/register"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 202);
+    let code = fleet.next_code().await;
+    let verified = client
+        .post(format!("{auth}/v1/auth/verify"))
+        .json(&json!({"email": "ops@example.com", "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 204, "{}", verified.text().await.unwrap());
+    let login = |creds: serde_json::Value| {
+        let client = client.clone();
+        let url = format!("{auth}/v1/auth/login");
+        async move {
+            let body: serde_json::Value = client
+                .post(url)
+                .json(&creds)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let flags = format!("{}/v1/flags", fleet.config_http);
+    let user_token = login(credentials.clone()).await;
+    let denied = client
+        .get(&flags)
+        .bearer_auth(&user_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403, "a plain user opened the admin API");
+
+    let operator_token = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
+    let granted = client
+        .put(format!(
+            "{auth}/v1/auth/admin/accounts/ops@example.com/roles"
+        ))
+        .bearer_auth(operator_token.trim())
+        .json(&json!({"roles": ["operator"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status(), 200);
+    let access = login(credentials).await;
+    let spec = json!({"kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "on", "enabled": true});
+    let created = client
+        .post(&flags)
+        .bearer_auth(&access)
+        .json(&json!({"key": "ops.managed", "spec": spec}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let audit: serde_json::Value = client
+        .get(format!("{flags}/ops.managed/audit"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit["entries"][0]["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("user:"),
+        "{audit}"
+    );
+    fleet.stop().await;
+}
+
 #[test]
 fn production_without_backend_urls_refuses_to_start() {
     let data = tempfile::tempdir().unwrap();

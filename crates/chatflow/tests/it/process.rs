@@ -1,4 +1,5 @@
-//! Runs `chatflow up` as a child process on free ports and reads its banner.
+//! Runs `chatflow up` as a child process on free ports and reads its banner
+//! and log (both on stdout).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -6,12 +7,16 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
 
 /// A running `chatflow up` and the URLs its banner printed.
 pub struct Fleet {
     child: Child,
     pub ops: String,
     pub config_http: String,
+    pub auth_http: String,
+    /// Every later stdout line, in order.
+    lines: mpsc::UnboundedReceiver<String>,
 }
 
 impl Fleet {
@@ -26,21 +31,30 @@ impl Fleet {
             .env("CHATFLOW_SERVICES__CONFIG__GRPC_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__AUTH__HTTP_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,chatflow_auth=info")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut ops, mut config_http) = (None, None);
+        // One reader drains stdout for the child's whole life, so it never
+        // blocks on a full pipe; tests read what they need from the channel.
+        let (tx, mut lines) = mpsc::unbounded_channel();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stdout.next_line().await {
+                let _ = tx.send(line);
+            }
+        });
+        let (mut ops, mut config_http, mut auth_http) = (None, None, None);
         let banner = async {
-            while let Some(line) = lines.next_line().await.unwrap() {
+            while let Some(line) = lines.recv().await {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 match words.as_slice() {
                     ["ops", "http", url, ..] => {
                         ops = url.strip_suffix("/healthz").map(str::to_owned)
                     }
                     ["config", "http", url] => config_http = Some((*url).to_owned()),
+                    ["auth", "http", url] => auth_http = Some((*url).to_owned()),
                     ["Press", ..] => return,
                     _ => {}
                 }
@@ -49,13 +63,34 @@ impl Fleet {
         tokio::time::timeout(Duration::from_secs(60), banner)
             .await
             .expect("no start-up banner");
-        // Keep draining stdout so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {
             child,
             ops: ops.expect("banner lacks ops url"),
             config_http: config_http.expect("banner lacks config url"),
+            auth_http: auth_http.expect("banner lacks auth url"),
+            lines,
         }
+    }
+
+    /// The next verification code the auth service logs (development mode).
+    pub async fn next_code(&mut self) -> String {
+        let find = async {
+            while let Some(line) = self.lines.recv().await {
+                if !line.contains("verification code") {
+                    continue;
+                }
+                if let Some(code) = line
+                    .split_whitespace()
+                    .find_map(|word| word.strip_prefix("code="))
+                {
+                    return code.trim_matches('"').to_owned();
+                }
+            }
+            panic!("fleet stdout closed");
+        };
+        tokio::time::timeout(Duration::from_secs(10), find)
+            .await
+            .expect("no verification code logged")
     }
 
     /// Sends SIGTERM and waits for a clean exit.

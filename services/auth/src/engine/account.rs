@@ -4,12 +4,15 @@
 //! taken identifier, asking for codes for an unknown one, or entering a code
 //! for it all answer exactly like the ordinary case.
 
+use chatflow_proto::auth::v1 as pb;
+
 use super::{Engine, Principal};
 use crate::AuthError;
 use crate::clock::{now_ms, now_secs};
 use crate::identity::{Identifier, check_password};
 use crate::model::Me;
 use crate::store::{Account, Purpose, Which};
+use crate::throttle::Action;
 
 impl Engine {
     /// Creates an unverified account (or re-claims an unverified one) and
@@ -17,13 +20,7 @@ impl Engine {
     /// same answer, so registration does not reveal who has an account.
     pub async fn register(&self, id: &Identifier, password: String) -> Result<(), AuthError> {
         check_password("password", &password)?;
-        self.throttle
-            .hit(
-                "codes",
-                &id.throttle_key(),
-                self.config.throttle.codes_per_destination,
-            )
-            .await?;
+        self.throttle.hit(Action::Codes, &id.throttle_key()).await?;
         // Hash first: the cost is the same whichever branch follows.
         let hash = self.passwords.hash(password).await?;
         let now = now_ms();
@@ -69,13 +66,7 @@ impl Engine {
 
     /// Sends a new verification code if the account exists and is unverified.
     pub async fn resend_verification(&self, id: &Identifier) -> Result<(), AuthError> {
-        self.throttle
-            .hit(
-                "codes",
-                &id.throttle_key(),
-                self.config.throttle.codes_per_destination,
-            )
-            .await?;
+        self.throttle.hit(Action::Codes, &id.throttle_key()).await?;
         let mut tx = self.store.begin().await?;
         if let Some(account) = self
             .store
@@ -112,6 +103,15 @@ impl Engine {
             .await?;
         if ok {
             self.store.mark_verified(&mut tx, &account.id, now).await?;
+            let event = pb::AccountVerified {
+                account_id: account.id.clone(),
+                channel: super::proto_channel(id.channel) as i32,
+                identifier: id.value.clone(),
+                verified_at: Some(super::timestamp(now)),
+            };
+            self.store
+                .enqueue(&mut tx, crate::ACCOUNT_VERIFIED_TOPIC, &account.id, &event)
+                .await?;
         }
         // Commit either way: a wrong guess must still use up an attempt.
         self.store.commit(tx).await?;
@@ -124,13 +124,7 @@ impl Engine {
 
     /// Sends a reset code if the account exists; answers the same if not.
     pub async fn request_password_reset(&self, id: &Identifier) -> Result<(), AuthError> {
-        self.throttle
-            .hit(
-                "codes",
-                &id.throttle_key(),
-                self.config.throttle.codes_per_destination,
-            )
-            .await?;
+        self.throttle.hit(Action::Codes, &id.throttle_key()).await?;
         let mut tx = self.store.begin().await?;
         if let Some(account) = self
             .store
@@ -192,11 +186,7 @@ impl Engine {
     ) -> Result<(), AuthError> {
         check_password("new_password", &new_password)?;
         self.throttle
-            .hit(
-                "login-account",
-                &who.user_id,
-                self.config.throttle.login_per_account,
-            )
+            .hit(Action::LoginAccount, &who.user_id)
             .await?;
         let account = self.account_of(who).await?;
         let checked = self

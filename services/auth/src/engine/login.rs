@@ -12,6 +12,7 @@ use crate::crypto::{REFRESH_PREFIX, TICKET_PREFIX, opaque_token, sha256_hex};
 use crate::identity::Identifier;
 use crate::model::{LoginOutcome, MfaChallenge, TokenPair};
 use crate::store::NewSession;
+use crate::throttle::Action;
 use crate::tokens::Subject;
 
 /// Longest device id, as `AccessClaims::did` documents.
@@ -52,17 +53,10 @@ impl Engine {
         client: Client,
     ) -> Result<LoginOutcome, AuthError> {
         let (device_id, device_name) = device_of(&client)?;
-        let throttle = &self.config.throttle;
         let limited = async {
+            self.throttle.hit(Action::LoginIp, &client.ip).await?;
             self.throttle
-                .hit("login-ip", &client.ip, throttle.login_per_ip)
-                .await?;
-            self.throttle
-                .hit(
-                    "login-account",
-                    &id.throttle_key(),
-                    throttle.login_per_account,
-                )
+                .hit(Action::LoginAccount, &id.throttle_key())
                 .await
         };
         if let Err(err) = limited.await {
@@ -85,7 +79,7 @@ impl Engine {
             return Err(AuthError::NotVerified);
         }
         self.throttle
-            .clear("login-account", &id.throttle_key())
+            .clear(Action::LoginAccount, &id.throttle_key())
             .await;
         let totp = self.store.totp(&account.id).await?;
         if totp.is_some_and(|t| t.enabled) {
@@ -189,6 +183,7 @@ impl Engine {
         roles: &[String],
         refresh: String,
     ) -> Result<TokenPair, AuthError> {
+        let cutoff = self.revocations.cutoff(user_id).await?;
         let access = self
             .tokens
             .issue(&Subject {
@@ -196,6 +191,7 @@ impl Engine {
                 session_id,
                 device_id,
                 roles,
+                min_issued_at: cutoff.map_or(0, |c| c.saturating_add(1)),
             })
             .await?;
         Ok(TokenPair {

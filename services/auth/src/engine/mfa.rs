@@ -8,6 +8,7 @@ use crate::AuthError;
 use crate::clock::{now_ms, now_secs};
 use crate::crypto::{ct_eq, random_bytes, recovery_code, recovery_code_hash};
 use crate::model::{RecoveryCodes, TotpEnrolment};
+use crate::throttle::Action;
 
 /// Seconds per TOTP step.
 pub const STEP_SECS: u64 = 30;
@@ -147,9 +148,7 @@ impl Engine {
     }
 
     async fn mfa_throttle(&self, user_id: &str) -> Result<(), AuthError> {
-        self.throttle
-            .hit("mfa", user_id, self.config.throttle.mfa_per_account)
-            .await
+        self.throttle.hit(Action::Mfa, user_id).await
     }
 }
 

@@ -8,6 +8,7 @@ mod account;
 mod login;
 mod mfa;
 mod refresh;
+mod roles;
 mod sessions;
 
 use std::ops::Deref;
@@ -85,20 +86,14 @@ impl Engine {
             .await?;
         let event = pb::VerificationRequested {
             account_id: account_id.to_owned(),
-            channel: match to.channel {
-                Channel::Email => pb::Channel::Email,
-                Channel::Phone => pb::Channel::Sms,
-            } as i32,
+            channel: proto_channel(to.channel) as i32,
             destination: to.value.clone(),
             purpose: match purpose {
                 Purpose::Verify => pb::Purpose::VerifyAccount,
                 Purpose::Reset => pb::Purpose::ResetPassword,
             } as i32,
             code: code.clone(),
-            expires_at: Some(chatflow_proto::prost_types::Timestamp {
-                seconds: expires / 1000,
-                nanos: 0,
-            }),
+            expires_at: Some(timestamp(expires)),
         };
         self.store
             .enqueue(tx, VERIFICATION_REQUESTED_TOPIC, account_id, &event)
@@ -143,5 +138,21 @@ impl Engine {
             tracing::info!(user_id, count = ids.len(), reason, "sessions revoked");
         }
         Ok(())
+    }
+}
+
+/// How the delivery bridges name a channel.
+pub(crate) fn proto_channel(channel: Channel) -> pb::Channel {
+    match channel {
+        Channel::Email => pb::Channel::Email,
+        Channel::Phone => pb::Channel::Sms,
+    }
+}
+
+/// A protobuf timestamp from Unix milliseconds.
+pub(crate) fn timestamp(ms: i64) -> chatflow_proto::prost_types::Timestamp {
+    chatflow_proto::prost_types::Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
     }
 }

@@ -34,6 +34,15 @@ impl Engine {
         if !live {
             return Err(AuthError::Unauthenticated("session revoked".into()));
         }
+        // "Revoke everything before" (password reset, role change) holds here too.
+        if self
+            .revocations
+            .cutoff(&claims.sub)
+            .await?
+            .is_some_and(|cutoff| cutoff >= claims.iat)
+        {
+            return Err(AuthError::Unauthenticated("token revoked".into()));
+        }
         Ok(Principal {
             user_id: claims.sub,
             session_id: claims.sid,

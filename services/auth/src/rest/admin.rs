@@ -97,3 +97,39 @@ pub async fn rotate_keys(
         published,
     }))
 }
+
+/// Body of `PUT /v1/auth/admin/accounts/{account}/roles`.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolesRequest {
+    /// The roles the account should hold; `user` is always kept.
+    pub roles: Vec<String>,
+}
+
+/// The roles an account now holds.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RolesResponse {
+    /// The account.
+    pub user_id: String,
+    /// Sorted role names.
+    pub roles: Vec<String>,
+}
+
+/// Replaces an account's roles (e.g. grants `operator`). Its access tokens
+/// issued before the change stop working at once; refreshing yields tokens
+/// with the new roles.
+#[utoipa::path(put, path = "/v1/auth/admin/accounts/{account}/roles", tag = "admin",
+    security(("operator" = [])),
+    params(("account" = String, Path, description = "account id, email or E.164 phone")),
+    request_body = RolesRequest,
+    responses((status = 200, body = RolesResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_roles(
+    State(engine): State<Engine>,
+    _operator: Operator,
+    axum::extract::Path(account): axum::extract::Path<String>,
+    chatflow_runtime::ApiJson(body): chatflow_runtime::ApiJson<RolesRequest>,
+) -> Result<Json<RolesResponse>, RestError> {
+    let (user_id, roles) = engine.set_roles(&account, &body.roles).await?;
+    Ok(Json(RolesResponse { user_id, roles }))
+}

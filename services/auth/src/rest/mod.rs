@@ -82,7 +82,7 @@ impl Modify for Security {
         session::login, session::login_mfa, session::refresh, session::logout,
         session::list, session::rename, session::revoke, session::revoke_others,
         mfa::enrol, mfa::confirm, mfa::disable,
-        admin::jwks, admin::rotate_keys
+        admin::jwks, admin::rotate_keys, admin::set_roles
     ),
     components(schemas(ErrorBody, Accepted, model::TokenPair, model::MfaChallenge, model::LoginOutcome)),
     modifiers(&Security)
@@ -127,6 +127,10 @@ pub fn router(engine: Engine, admin: Option<OperatorToken>) -> Router {
         .route("/v1/auth/mfa/totp/confirm", post(mfa::confirm))
         .route("/v1/auth/mfa/totp/disable", post(mfa::disable))
         .route("/v1/auth/admin/rotate-keys", post(admin::rotate_keys))
+        .route(
+            "/v1/auth/admin/accounts/{account}/roles",
+            axum::routing::put(admin::set_roles),
+        )
         .layer(axum::Extension(admin))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(engine)

@@ -105,6 +105,17 @@ impl AuthStore {
         Ok(done == 1)
     }
 
+    /// Replaces the roles copied into the account's future tokens.
+    pub async fn set_roles(&self, id: &str, roles: &[String], now: i64) -> Result<(), AuthError> {
+        sqlx::query("UPDATE accounts SET roles = $1, updated_at_ms = $2 WHERE id = $3")
+            .bind(roles.join(","))
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(())
+    }
+
     /// Marks the identifier as proven.
     pub async fn mark_verified(&self, tx: &mut Tx, id: &str, now: i64) -> Result<(), AuthError> {
         sqlx::query("UPDATE accounts SET verified = 1, updated_at_ms = $1 WHERE id = $2")

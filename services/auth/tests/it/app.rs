@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatflow_auth::{
-    Argon2Config, AuthService, Config, Deps, JwksSource, Listeners, PasswordCounter,
-    SESSIONS_REVOKED_TOPIC, VERIFICATION_REQUESTED_TOPIC,
+    ACCOUNT_VERIFIED_TOPIC, Argon2Config, AuthService, Config, Deps, JwksSource, Listeners,
+    PasswordCounter, SESSIONS_REVOKED_TOPIC, VERIFICATION_REQUESTED_TOPIC,
 };
 use chatflow_authn::claims::AccessClaims;
 use chatflow_cache::{CacheOptions, CacheRef};
@@ -71,7 +71,11 @@ impl TestApp {
             ..CacheOptions::default()
         };
         let cache = chatflow_cache::connect(&cache_url, options).await.unwrap();
-        for topic in [VERIFICATION_REQUESTED_TOPIC, SESSIONS_REVOKED_TOPIC] {
+        for topic in [
+            VERIFICATION_REQUESTED_TOPIC,
+            SESSIONS_REVOKED_TOPIC,
+            ACCOUNT_VERIFIED_TOPIC,
+        ] {
             backends.bus.ensure_topic(topic, 4).await.unwrap();
         }
         let sub = backends

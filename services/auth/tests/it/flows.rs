@@ -275,13 +275,75 @@ macro_rules! flow_suite {
         }
 
         #[tokio::test]
+        async fn operators_grant_roles_and_old_tokens_stop_at_once() {
+            let app = TestApp::spawn($kind).await;
+            app.verified_account("root@example.com").await;
+            app.verified_account("dana@example.com").await;
+            let (_, dana) = app.login("dana@example.com", "laptop").await;
+            let dana_access = dana["access_token"].as_str().unwrap().to_owned();
+            let roles = |account: &str, body: serde_json::Value, bearer: String| {
+                let path = format!("/v1/auth/admin/accounts/{account}/roles");
+                let app = &app;
+                async move { let (s, b, _) = app.send(Method::PUT, &path, Some(&bearer), Some(body)).await; (s, b) }
+            };
+            // Only operators: a user's own token is refused, nothing changes.
+            let (status, _) = roles("dana@example.com", json!({"roles": ["operator"]}), dana_access.clone()).await;
+            assert_eq!(status, 403);
+            // Bad input is precise and changes nothing.
+            for bad in [json!({"roles": ["Op erator"]}), json!({"roles": "operator"}), json!({"roles": [], "extra": 1})] {
+                assert_eq!(roles("dana@example.com", bad, ADMIN.to_owned()).await.0, 400);
+            }
+            assert_eq!(roles("nobody@example.com", json!({"roles": []}), ADMIN.to_owned()).await.0, 404);
+            assert_eq!(app.get("/v1/auth/me", Some(&dana_access)).await.1["roles"], json!(["user"]));
+
+            let (status, body) = roles("dana@example.com", json!({"roles": ["operator", "operator"]}), ADMIN.to_owned()).await;
+            assert_eq!((status, &body["roles"]), (200, &json!(["operator", "user"])), "{body}");
+            // Tokens issued before the change no longer verify; a refresh
+            // (same session) carries the new roles.
+            assert_eq!(app.get("/v1/auth/me", Some(&dana_access)).await.0, 401);
+            let (status, pair) = app.post("/v1/auth/token/refresh", None,
+                json!({"refresh_token": dana["refresh_token"]})).await;
+            assert_eq!(status, 200, "{pair}");
+            let claims = app.decode_access(pair["access_token"].as_str().unwrap()).await.unwrap();
+            assert_eq!(claims.roles, vec!["operator".to_owned(), "user".to_owned()]);
+            assert_eq!(claims.sid, dana["session_id"].as_str().unwrap());
+            // The new operator may now manage roles herself, by account id too.
+            let (_, root) = app.login("root@example.com", "desk").await;
+            let root_id = root["user_id"].as_str().unwrap().to_owned();
+            let operator = pair["access_token"].as_str().unwrap().to_owned();
+            let (status, body) = roles(&root_id, json!({"roles": ["moderator"]}), operator).await;
+            assert_eq!((status, &body["roles"]), (200, &json!(["moderator", "user"])));
+            app.shutdown().await;
+        }
+
+        #[tokio::test]
+        async fn verifying_an_account_announces_the_identifier() {
+            use prost::Message as _;
+            let app = TestApp::spawn($kind).await;
+            let mut verified = app.backends.bus
+                .subscribe("auth-test-verified", &[chatflow_auth::ACCOUNT_VERIFIED_TOPIC.to_owned()])
+                .await.unwrap();
+            app.verified_account("erin@example.com").await;
+            let delivery = tokio::time::timeout(std::time::Duration::from_secs(30), verified.next())
+                .await.expect("no account_verified event").unwrap();
+            let envelope = chatflow_proto::events::v1::EventEnvelope::decode(delivery.payload.as_ref()).unwrap();
+            assert_eq!(envelope.r#type, chatflow_auth::ACCOUNT_VERIFIED_TOPIC);
+            let event = pb::AccountVerified::decode(envelope.data.as_slice()).unwrap();
+            assert_eq!(event.identifier, "erin@example.com");
+            assert_eq!(event.channel, pb::Channel::Email as i32);
+            assert_eq!(delivery.key, event.account_id.as_bytes(), "keyed by account");
+            app.shutdown().await;
+        }
+
+        #[tokio::test]
         async fn the_openapi_document_describes_the_api() {
             let app = TestApp::spawn($kind).await;
             let (status, doc) = app.get("/v1/auth/openapi.json", None).await;
             assert_eq!(status, 200);
             for path in ["/v1/auth/register", "/v1/auth/verify", "/v1/auth/login", "/v1/auth/login/mfa",
                 "/v1/auth/token/refresh", "/v1/auth/sessions/{id}", "/v1/auth/mfa/totp/enroll",
-                "/v1/auth/admin/rotate-keys", "/.well-known/jwks.json", "/v1/auth/password/reset"] {
+                "/v1/auth/admin/rotate-keys", "/.well-known/jwks.json", "/v1/auth/password/reset",
+                "/v1/auth/admin/accounts/{account}/roles"] {
                 assert!(doc["paths"][path].is_object(), "{path} missing");
             }
             assert!(doc["components"]["securitySchemes"]["bearer"].is_object());

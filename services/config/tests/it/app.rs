@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use chatflow_cache::CacheRef;
 use chatflow_config::{Config, ConfigService, Deps, FLAG_CHANGED_TOPIC, Listeners};
 use chatflow_config_client::FlagSourceRef;
+use chatflow_testkit::tokens::TestIssuer;
 use chatflow_testkit::{BackendKind, TestBackends};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -17,6 +19,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub local: FlagSourceRef,
     pub backends: Arc<TestBackends>,
+    /// Signs access tokens the service's verifier trusts.
+    pub issuer: TestIssuer,
+    /// Where the verifier looks up revocations.
+    pub cache: CacheRef,
     pub stop: CancellationToken,
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -37,9 +43,14 @@ impl TestApp {
             max_body_bytes: 64 * 1024,
             ..Config::default()
         };
+        let issuer = TestIssuer::new();
+        let cache = chatflow_cache::connect("memory://", Default::default())
+            .await
+            .unwrap();
         let deps = Deps {
             sql: backends.sql.clone(),
             bus: backends.bus.clone(),
+            verifier: Some(issuer.verifier(cache.clone())),
         };
         let service = ConfigService::build(config, deps, TOKEN).await.unwrap();
         let local = service.source();
@@ -60,6 +71,8 @@ impl TestApp {
             client: reqwest::Client::new(),
             local,
             backends,
+            issuer,
+            cache,
             stop,
             task,
         }

@@ -38,7 +38,7 @@ macro_rules! config_suite {
             let url = format!("{}/v1/flags", app.http);
             let missing = app.client.get(&url).send().await.unwrap();
             assert_eq!(missing.status(), 401);
-            assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+            assert_eq!(missing.headers()["www-authenticate"], r#"Bearer realm="chatflow""#);
             let wrong = app.client.get(&url).bearer_auth("not-the-token").send().await.unwrap();
             assert_eq!(wrong.status(), 401);
             let body = json!({"key": "x.y", "spec": bool_spec()});
@@ -50,6 +50,40 @@ macro_rules! config_suite {
             let doc: serde_json::Value =
                 app.client.get(format!("{}/v1/openapi.json", app.http)).send().await.unwrap().json().await.unwrap();
             assert!(doc["paths"]["/v1/flags/{key}"]["put"].is_object(), "{doc}");
+            app.shutdown().await;
+        }
+
+        #[tokio::test]
+        async fn operators_access_tokens_open_the_admin_api_and_are_audited() {
+            let app = TestApp::spawn($kind).await;
+            let url = format!("{}/v1/flags", app.http);
+            let body = json!({"key": "ops.flag", "spec": bool_spec()});
+            // A valid token without the operator role: 403, nothing written.
+            let user = app.issuer.token("0190e4c8-7b1a-7000-8000-000000000001", &[]);
+            let denied = app.client.post(&url).bearer_auth(&user).json(&body).send().await.unwrap();
+            assert_eq!(denied.status(), 403);
+            assert_eq!(denied.headers()["www-authenticate"], r#"Bearer error="insufficient_scope""#);
+            // A token signed by a key the service does not trust: 401.
+            let forged = chatflow_testkit::tokens::TestIssuer::new()
+                .token("0190e4c8-7b1a-7000-8000-000000000002", &["operator"]);
+            let rejected = app.client.post(&url).bearer_auth(&forged).json(&body).send().await.unwrap();
+            assert_eq!(rejected.status(), 401);
+            assert_eq!(app.call(Method::GET, "/v1/flags", None).await.1["flags"], json!([]));
+            // An operator: the write lands and the audit trail names the user.
+            let operator_id = "0190e4c8-7b1a-7000-8000-000000000003";
+            let claims = app.issuer.claims(operator_id, vec!["user".into(), "operator".into()]);
+            let operator = app.issuer.sign(&claims);
+            let created = app.client.post(&url).bearer_auth(&operator).json(&body).send().await.unwrap();
+            assert_eq!(created.status(), 201);
+            let (_, audit) = app.call(Method::GET, "/v1/flags/ops.flag/audit", None).await;
+            assert_eq!(audit["entries"][0]["actor"], format!("user:{operator_id}"));
+            // Once the session is revoked the same token no longer opens the API.
+            app.cache
+                .set(&chatflow_authn::claims::revoked_session_key(&claims.sid), b"1", None)
+                .await
+                .unwrap();
+            let revoked = app.client.get(&url).bearer_auth(&operator).send().await.unwrap();
+            assert_eq!(revoked.status(), 401);
             app.shutdown().await;
         }
 
