@@ -88,6 +88,23 @@ impl TestBackends {
         }
     }
 
+    /// A cache nobody else uses: in-process when embedded, Redis (keys
+    /// prefixed with this fixture's unique name) when real. Each call is a
+    /// new handle; handles of one fixture share data only on Redis.
+    pub async fn cache(&self) -> chatflow_cache::CacheRef {
+        let url = match self.kind {
+            BackendKind::Embedded => "memory://".to_owned(),
+            BackendKind::Real => redis_url(),
+        };
+        let options = chatflow_cache::CacheOptions {
+            key_prefix: Some(format!("{}:", self.unique)),
+            ..chatflow_cache::CacheOptions::default()
+        };
+        chatflow_cache::connect(&url, options)
+            .await
+            .expect("Redis must be running (scripts/test.sh starts it)")
+    }
+
     /// A short label for test output: `embedded` or `real`.
     pub fn label(&self) -> &'static str {
         match self.kind {
@@ -106,6 +123,11 @@ pub fn unique_name() -> String {
 pub fn postgres_url() -> String {
     std::env::var("CHATFLOW_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// The Redis the suite uses (`CHATFLOW_TEST_REDIS_URL`).
+pub fn redis_url() -> String {
+    std::env::var("CHATFLOW_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// The Kafka-compatible broker the suite uses (`CHATFLOW_TEST_KAFKA_URL`).

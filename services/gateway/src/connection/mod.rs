@@ -1,0 +1,275 @@
+//! One WebSocket connection from upgrade to close.
+//!
+//! The connection's own task reads frames and answers requests; a writer
+//! task owns the socket's sending half ([`writer`]); a delivery task
+//! ([`crate::delivery`]) writes messages. They share the outbound queues,
+//! so nothing any of them does can block another connection.
+
+mod requests;
+mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use chatflow_authn::{AuthenticatedUser, AuthnError, TokenVerifier};
+use futures::StreamExt;
+use futures::stream::SplitStream;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use writer::Closer;
+
+use crate::delivery::{Delivery, ResumeCommand};
+use crate::hub::Hub;
+use crate::metrics;
+use crate::ports::{Caller, MessagePort};
+use crate::protocol::{
+    ClientFrame, ErrorCode, Limits, PROTOCOL_VERSION, ServerFrame, Welcome, close,
+    decode_client_frame,
+};
+use crate::queue::{self, Outbound, QueueLimits};
+use crate::registry::Registry;
+use crate::settings::Config;
+
+/// Live deliveries buffered per connection before it counts as too slow.
+const LIVE_BUFFER: usize = 1024;
+/// Resume requests buffered per connection.
+const RESUME_BUFFER: usize = 16;
+
+/// What every connection of a node shares; cheap to clone.
+#[derive(Clone)]
+pub struct Shared {
+    /// Settings.
+    pub config: Arc<Config>,
+    /// Checks access tokens.
+    pub verifier: TokenVerifier,
+    /// The message router.
+    pub port: Arc<dyn MessagePort>,
+    /// This node's connections.
+    pub hub: Hub,
+    /// Where users' connections are recorded.
+    pub registry: Registry,
+    /// Cancelled when the node starts draining.
+    pub drain: CancellationToken,
+}
+
+impl Shared {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_frame_bytes: self.config.max_frame_bytes,
+            max_resume_conversations: self.config.max_resume_conversations,
+        }
+    }
+}
+
+/// Serves one upgraded socket; `header_token` came in `Sec-WebSocket-Protocol`.
+pub async fn serve(socket: WebSocket, header_token: Option<String>, shared: Shared) {
+    let (sink, mut stream) = socket.split();
+    let closer = Closer::default();
+    let limits = QueueLimits {
+        messages: shared.config.send_queue,
+        ephemeral: shared.config.ephemeral_queue,
+    };
+    let (out, inbound) = queue::channel(limits, closer.token().clone());
+    let writer = tokio::spawn(writer::write_loop(sink, inbound, closer.clone()));
+    if let Some(handshake) = handshake(&mut stream, header_token, &shared, &out, &closer).await {
+        run_session(&mut stream, handshake, &shared, &out, &closer).await;
+    }
+    // Closing (if nobody did yet) lets the writer flush and send the close frame.
+    closer.close(close::NORMAL, "bye");
+    let _ = writer.await;
+}
+
+/// A successful `hello`.
+struct Handshake {
+    user: AuthenticatedUser,
+    token: String,
+    hello_id: String,
+    resume: std::collections::BTreeMap<String, u64>,
+}
+
+/// Waits for `hello` and authenticates it; on failure answers and closes.
+async fn handshake(
+    stream: &mut SplitStream<WebSocket>,
+    header_token: Option<String>,
+    shared: &Shared,
+    out: &Outbound,
+    closer: &Closer,
+) -> Option<Handshake> {
+    let wait = Duration::from_secs(shared.config.hello_timeout_secs);
+    let first = match tokio::time::timeout(wait, next_text(stream)).await {
+        Ok(Some(Ok(text))) => text,
+        Ok(Some(Err(reason))) => {
+            closer.close(close::PROTOCOL_ERROR, reason);
+            return None;
+        }
+        Ok(None) => return None,
+        Err(_) => {
+            closer.close(close::PROTOCOL_ERROR, "no hello in time");
+            return None;
+        }
+    };
+    let hello = match decode_client_frame(&first, &shared.limits()) {
+        Ok(ClientFrame::Hello(hello)) => hello,
+        Ok(other) => {
+            push_error(
+                out,
+                other.id(),
+                ErrorCode::NotReady,
+                "the first frame must be `hello`",
+            );
+            closer.close(close::PROTOCOL_ERROR, "expected hello");
+            return None;
+        }
+        Err(err) => {
+            push_error(out, err.id.as_deref(), err.code, &err.message);
+            closer.close(close::PROTOCOL_ERROR, "bad hello");
+            return None;
+        }
+    };
+    let Some(token) = header_token.or(hello.token) else {
+        metrics::auth_failure("missing");
+        push_error(
+            out,
+            Some(&hello.id),
+            ErrorCode::Unauthenticated,
+            "no access token",
+        );
+        closer.close(close::UNAUTHENTICATED, "no access token");
+        return None;
+    };
+    match shared.verifier.verify(&token).await {
+        Ok(user) => Some(Handshake {
+            user,
+            token,
+            hello_id: hello.id,
+            resume: hello.resume,
+        }),
+        Err(err) => {
+            let (code, reason) = auth_close(&err);
+            metrics::auth_failure(reason);
+            push_error(
+                out,
+                Some(&hello.id),
+                ErrorCode::Unauthenticated,
+                &err.to_string(),
+            );
+            closer.close(code, err.to_string());
+            None
+        }
+    }
+}
+
+/// The session after `welcome`, until the connection closes.
+async fn run_session(
+    stream: &mut SplitStream<WebSocket>,
+    handshake: Handshake,
+    shared: &Shared,
+    out: &Outbound,
+    closer: &Closer,
+) {
+    let Handshake {
+        user,
+        token,
+        hello_id,
+        resume,
+    } = handshake;
+    let caller = Caller {
+        user_id: user.user_id.clone(),
+        session_id: user.session_id.clone(),
+        device_id: user.device_id.clone(),
+    };
+    let (live_tx, live_rx) = mpsc::channel(LIVE_BUFFER);
+    let (resume_tx, resume_rx) = mpsc::channel(RESUME_BUFFER);
+    let (slot, first) = shared
+        .hub
+        .join(&caller.user_id, live_tx, closer.token().clone());
+    if first && let Err(err) = shared.registry.register(&caller.user_id).await {
+        tracing::warn!(error = %err, "cannot register the connection; live delivery may lag");
+    }
+    ::metrics::gauge!(metrics::CONNECTIONS).increment(1.0);
+    // Registered before `welcome`, so anything stored after the client sees
+    // it reaches this node live.
+    push(
+        out,
+        &ServerFrame::Welcome(Welcome {
+            id: hello_id.clone(),
+            protocol: PROTOCOL_VERSION,
+            user_id: caller.user_id.clone(),
+            session_id: caller.session_id.clone(),
+            heartbeat_secs: shared.config.heartbeat_secs,
+            max_frame_bytes: shared.config.max_frame_bytes,
+        }),
+    );
+    let delivery = Delivery::new(
+        caller.clone(),
+        shared.port.clone(),
+        out.clone(),
+        shared.config.replay_page,
+    );
+    let delivery = tokio::spawn(delivery.run(live_rx, resume_rx, closer.token().clone()));
+    if !resume.is_empty() {
+        let _ = resume_tx.try_send(ResumeCommand {
+            id: hello_id,
+            positions: resume,
+        });
+    }
+    let mut session = requests::Session::new(
+        caller.clone(),
+        (user, token),
+        shared.clone(),
+        out.clone(),
+        closer.clone(),
+        resume_tx,
+    );
+    session.read_loop(stream).await;
+    closer.close(close::NORMAL, "bye");
+    let _ = delivery.await;
+    ::metrics::gauge!(metrics::CONNECTIONS).decrement(1.0);
+    if slot.leave()
+        && let Err(err) = shared.registry.unregister(&caller.user_id).await
+    {
+        tracing::debug!(error = %err, "cannot unregister; the entry expires by itself");
+    }
+}
+
+/// The next text frame; `Err` for a binary frame; `None` at close or error.
+async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<Result<String, &'static str>> {
+    loop {
+        match stream.next().await? {
+            Ok(Message::Text(text)) => return Some(Ok(text.to_string())),
+            Ok(Message::Binary(_)) => return Some(Err("binary frames are not supported")),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Close(_)) | Err(_) => return None,
+        }
+    }
+}
+
+/// The close code and metric label for a failed token check.
+fn auth_close(err: &AuthnError) -> (u16, &'static str) {
+    match err {
+        AuthnError::Revoked => (close::REVOKED, "revoked"),
+        AuthnError::Expired => (close::UNAUTHENTICATED, "expired"),
+        _ => (close::UNAUTHENTICATED, "invalid"),
+    }
+}
+
+fn push(out: &Outbound, frame: &ServerFrame) {
+    if let Ok(text) = serde_json::to_string(frame) {
+        out.push(text);
+    }
+}
+
+fn push_error(out: &Outbound, id: Option<&str>, code: ErrorCode, message: &str) {
+    push(
+        out,
+        &ServerFrame::Error {
+            id: id.map(str::to_owned),
+            code,
+            message: message.to_owned(),
+            retriable: false,
+            retry_after_ms: None,
+        },
+    );
+}

@@ -1,0 +1,202 @@
+//! Each connection's delivery task: the one place that writes messages to
+//! the client, so replay and live traffic meet without a gap or duplicate.
+//!
+//! It keeps, per conversation the device follows, the last `seq` delivered.
+//! A live message at `last + 1` goes out at once; one at or below `last` is a
+//! duplicate and is dropped; one further ahead means something was missed
+//! (a lost pub/sub delivery, or live traffic that raced a replay), so the
+//! gap is read from the message store first. Conversations the device did
+//! not name in a resume are followed from the first live message seen.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Live;
+use crate::metrics;
+use crate::ports::{Caller, MessagePort, PortError, StoredMessage};
+use crate::protocol::{ErrorCode, ServerFrame};
+use crate::queue::{Outbound, Pushed};
+use crate::registry::NodeDelivery;
+
+/// Asks the delivery task to replay conversations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResumeCommand {
+    /// The request id (`hello` or `resume`) to answer with `replayed`.
+    pub id: String,
+    /// Last `seq` the device has, by conversation.
+    pub positions: BTreeMap<String, u64>,
+}
+
+/// The state of one connection's delivery.
+pub struct Delivery {
+    caller: Caller,
+    port: Arc<dyn MessagePort>,
+    out: Outbound,
+    page: u32,
+    positions: HashMap<String, u64>,
+}
+
+/// Why a delivery task stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The client cannot keep up or is gone.
+    Outbound,
+}
+
+impl Delivery {
+    /// A task for `caller` reading history from `port`, `page` messages at a time.
+    pub fn new(caller: Caller, port: Arc<dyn MessagePort>, out: Outbound, page: u32) -> Self {
+        Self {
+            caller,
+            port,
+            out,
+            page: page.max(1),
+            positions: HashMap::new(),
+        }
+    }
+
+    /// Runs until `stop`, the client falls behind, or both channels close.
+    pub async fn run(
+        mut self,
+        mut live: mpsc::Receiver<Live>,
+        mut resumes: mpsc::Receiver<ResumeCommand>,
+        stop: CancellationToken,
+    ) {
+        loop {
+            let step = tokio::select! {
+                biased;
+                () = stop.cancelled() => return,
+                Some(command) = resumes.recv() => self.resume(command).await,
+                Some(event) = live.recv() => match event {
+                    Live::Message(delivery) => self.on_live(&delivery).await,
+                    Live::Resync => self.resync().await,
+                },
+                else => return,
+            };
+            if step.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn resume(&mut self, command: ResumeCommand) -> Result<(), Stop> {
+        for (conversation, seq) in command.positions {
+            self.positions.insert(conversation.clone(), seq);
+            match self.catch_up(&conversation).await? {
+                Ok(()) => {
+                    metrics::resume_replay();
+                    let seq = self.positions.get(&conversation).copied().unwrap_or(seq);
+                    self.push(&ServerFrame::Replayed {
+                        id: command.id.clone(),
+                        conversation_id: conversation,
+                        seq,
+                    })?;
+                }
+                Err(err) => self.push_error(Some(command.id.clone()), &conversation, err)?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_live(&mut self, delivery: &NodeDelivery) -> Result<(), Stop> {
+        let conversation = &delivery.conversation_id;
+        match self.positions.get(conversation).copied() {
+            Some(last) if delivery.seq <= last => {
+                metrics::duplicate_dropped();
+                return Ok(());
+            }
+            Some(last) if delivery.seq > last + 1 => {
+                metrics::gap_filled();
+                if let Err(err) = self.catch_up(conversation).await? {
+                    return self.push_error(None, conversation, err);
+                }
+                if self
+                    .positions
+                    .get(conversation)
+                    .is_some_and(|&l| delivery.seq <= l)
+                {
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        self.deliver(conversation, delivery.seq, delivery.message.clone())
+    }
+
+    async fn resync(&mut self) -> Result<(), Stop> {
+        let followed: Vec<String> = self.positions.keys().cloned().collect();
+        for conversation in followed {
+            if let Err(err) = self.catch_up(&conversation).await? {
+                self.push_error(None, &conversation, err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Delivers everything stored after the known position, page by page.
+    /// The outer error stops the task; the inner one is the store's answer.
+    async fn catch_up(&mut self, conversation: &str) -> Result<Result<(), PortError>, Stop> {
+        loop {
+            let after = self.positions.get(conversation).copied().unwrap_or(0);
+            let page = match self
+                .port
+                .history(&self.caller, conversation, after, self.page)
+                .await
+            {
+                Ok(page) => page,
+                Err(err) => return Ok(Err(err)),
+            };
+            let full = page.len() >= self.page as usize;
+            for StoredMessage { seq, message } in page {
+                if seq > after {
+                    self.deliver(conversation, seq, message)?;
+                }
+            }
+            if !full {
+                return Ok(Ok(()));
+            }
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        conversation: &str,
+        seq: u64,
+        message: serde_json::Value,
+    ) -> Result<(), Stop> {
+        self.push(&ServerFrame::Message { message })?;
+        self.positions.insert(conversation.to_owned(), seq);
+        metrics::delivered();
+        Ok(())
+    }
+
+    fn push_error(
+        &mut self,
+        id: Option<String>,
+        conversation: &str,
+        err: PortError,
+    ) -> Result<(), Stop> {
+        if err.code == ErrorCode::Forbidden {
+            // No longer a member: stop following it.
+            self.positions.remove(conversation);
+        }
+        self.push(&ServerFrame::Error {
+            id,
+            code: err.code,
+            message: format!("{conversation}: {}", err.message),
+            retriable: err.retriable,
+            retry_after_ms: err.retry_after_ms,
+        })
+    }
+
+    fn push(&self, frame: &ServerFrame) -> Result<(), Stop> {
+        let text = serde_json::to_string(frame).map_err(|_| Stop::Outbound)?;
+        match self.out.push(text) {
+            Pushed::Queued => Ok(()),
+            Pushed::SlowConsumer | Pushed::Closed => Err(Stop::Outbound),
+        }
+    }
+}

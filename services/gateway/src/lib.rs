@@ -1,0 +1,26 @@
+//! The `gateway` service: the WebSocket edge every client connects to.
+//!
+//! A client opens `/v1/ws`, says `hello` with its access token (checked by
+//! the shared verifier) and the positions it has, and gets everything after
+//! them replayed, then live traffic — with no gap or duplicate at the seam
+//! (see [`delivery`]). Sends go to the message router and are acked only
+//! once stored. Each connection has bounded send queues and a documented
+//! slow-consumer policy ([`queue`]); a node learns which of its users a
+//! message is for through the connection registry ([`registry`]) and its
+//! own channel ([`hub`]), so no node sees all traffic. On shutdown the node
+//! drains: clients are told to reconnect after a jittered delay and resume.
+//! The protocol is `docs/protocol.md`.
+
+mod connection;
+pub mod delivery;
+pub mod hub;
+pub mod metrics;
+pub mod ports;
+pub mod protocol;
+pub mod queue;
+pub mod registry;
+mod service;
+mod settings;
+
+pub use service::{Deps, GatewayService, Listeners};
+pub use settings::Config;

@@ -1,0 +1,104 @@
+//! The connection registry: which gateway nodes hold a connection of which
+//! user, kept in the cache port (Redis in production) so the fan-out can
+//! send each message only to the nodes that need it — no node receives the
+//! whole platform's traffic.
+//!
+//! Per user, an expiring set of node ids (`gw:user:<user_id>`); a node
+//! refreshes its entries while it holds connections, so a node that dies
+//! disappears from every set within the TTL. Deliveries reach a node on its
+//! own pub/sub channel (`gw:node:<node_id>`).
+
+use std::time::Duration;
+
+use chatflow_cache::{CacheError, CacheRef};
+use serde::{Deserialize, Serialize};
+
+/// The registry as seen by one node; cheap to clone.
+#[derive(Clone)]
+pub struct Registry {
+    cache: CacheRef,
+    node_id: String,
+    ttl: Duration,
+}
+
+/// What a node receives on its channel: one message for some of its users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeDelivery {
+    /// Where.
+    pub conversation_id: String,
+    /// The message's place in the conversation.
+    pub seq: u64,
+    /// The users (with a connection on this node) to deliver to.
+    pub recipients: Vec<String>,
+    /// The message as clients see it.
+    pub message: serde_json::Value,
+}
+
+/// The cache key of a user's set of nodes.
+pub fn user_key(user_id: &str) -> String {
+    format!("gw:user:{user_id}")
+}
+
+/// The pub/sub channel of a node.
+pub fn node_channel(node_id: &str) -> String {
+    format!("gw:node:{node_id}")
+}
+
+impl Registry {
+    /// The registry for node `node_id`, whose entries live `ttl` unless refreshed.
+    pub fn new(cache: CacheRef, node_id: String, ttl: Duration) -> Self {
+        Self {
+            cache,
+            node_id,
+            ttl,
+        }
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// The cache the registry lives in.
+    pub fn cache(&self) -> &CacheRef {
+        &self.cache
+    }
+
+    /// How long an entry lives without a refresh.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Records (or refreshes) that this node holds a connection of `user_id`.
+    pub async fn register(&self, user_id: &str) -> Result<(), CacheError> {
+        self.cache
+            .expiring_set_add(&user_key(user_id), self.node_id.as_bytes(), self.ttl)
+            .await
+            .map(|_| ())
+    }
+
+    /// Records that this node no longer holds any connection of `user_id`.
+    pub async fn unregister(&self, user_id: &str) -> Result<(), CacheError> {
+        self.cache
+            .expiring_set_remove(&user_key(user_id), self.node_id.as_bytes())
+            .await
+            .map(|_| ())
+    }
+
+    /// The nodes holding a connection of `user_id` now.
+    pub async fn nodes_of(&self, user_id: &str) -> Result<Vec<String>, CacheError> {
+        let members = self.cache.expiring_set_members(&user_key(user_id)).await?;
+        Ok(members
+            .iter()
+            .filter_map(|m| std::str::from_utf8(m).ok().map(str::to_owned))
+            .collect())
+    }
+
+    /// Sends `delivery` to node `node_id` (at most once; see [`crate::hub`]
+    /// for how a node recovers from a missed one).
+    pub async fn deliver(&self, node_id: &str, delivery: &NodeDelivery) -> Result<(), CacheError> {
+        let payload = serde_json::to_vec(delivery)
+            .map_err(|e| CacheError::Internal(format!("cannot encode delivery: {e}")))?;
+        self.cache.publish(&node_channel(node_id), &payload).await
+    }
+}

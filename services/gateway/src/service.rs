@@ -1,0 +1,185 @@
+//! The built gateway: `/v1/ws`, the node's hub and registry upkeep, and the
+//! drain that makes a rolling restart lose nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chatflow_authn::TokenVerifier;
+use chatflow_cache::CacheRef;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::connection::{self, Shared};
+use crate::hub::Hub;
+use crate::ports::MessagePort;
+use crate::protocol::{SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
+use crate::registry::Registry;
+use crate::settings::Config;
+
+/// What the gateway is built from.
+pub struct Deps {
+    /// The cache: connection registry and node channels.
+    pub cache: CacheRef,
+    /// Checks access tokens.
+    pub verifier: TokenVerifier,
+    /// The message router.
+    pub messages: Arc<dyn MessagePort>,
+}
+
+/// The sockets the caller bound.
+pub struct Listeners {
+    /// WebSocket (and HTTP) listener.
+    pub http: TcpListener,
+}
+
+/// A built gateway node, ready to run.
+pub struct GatewayService {
+    shared: Shared,
+    connections: TaskTracker,
+}
+
+impl GatewayService {
+    /// A node with a fresh id.
+    pub fn build(config: Config, deps: Deps) -> Self {
+        crate::metrics::describe();
+        let node_id = uuid::Uuid::now_v7().simple().to_string();
+        let ttl = Duration::from_secs(config.registry_ttl_secs.max(3));
+        let shared = Shared {
+            config: Arc::new(config),
+            verifier: deps.verifier,
+            port: deps.messages,
+            hub: Hub::default(),
+            registry: Registry::new(deps.cache, node_id, ttl),
+            drain: CancellationToken::new(),
+        };
+        Self {
+            shared,
+            connections: TaskTracker::new(),
+        }
+    }
+
+    /// This node's registry (its id, and where fan-out finds users).
+    pub fn registry(&self) -> &Registry {
+        &self.shared.registry
+    }
+
+    /// This node's local connections.
+    pub fn hub(&self) -> &Hub {
+        &self.shared.hub
+    }
+
+    /// Serves until `shutdown`, then drains: no new connections, every
+    /// client told to reconnect after a jittered delay, the rest closed at
+    /// the deadline.
+    pub async fn run(
+        self,
+        listeners: Listeners,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
+        let Self {
+            shared,
+            connections,
+        } = self;
+        let stop_node = CancellationToken::new();
+        let (subscribed, on_subscribed) = tokio::sync::oneshot::channel();
+        let hub_task = tokio::spawn({
+            let (hub, registry, stop) = (
+                shared.hub.clone(),
+                shared.registry.clone(),
+                stop_node.clone(),
+            );
+            async move { hub.run(registry, stop, subscribed).await }
+        });
+        // Serve only once deliveries can reach this node.
+        tokio::select! {
+            _ = on_subscribed => {}
+            () = shutdown.cancelled() => {}
+        }
+        let refresh_task = tokio::spawn(refresh_registry(shared.clone(), stop_node.clone()));
+        let router = Router::new()
+            .route("/v1/ws", get(upgrade))
+            .with_state((shared.clone(), connections.clone()));
+        let http_stop = CancellationToken::new();
+        let server = tokio::spawn(chatflow_runtime::serve::serve_http(
+            listeners.http,
+            router,
+            http_stop.clone(),
+        ));
+        shutdown.cancelled().await;
+        tracing::info!(connections = shared.hub.connections(), "gateway draining");
+        shared.drain.cancel();
+        http_stop.cancel();
+        connections.close();
+        let deadline = Duration::from_secs(shared.config.drain_deadline_secs + 5);
+        if tokio::time::timeout(deadline, connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after the drain deadline");
+        }
+        stop_node.cancel();
+        let _ = tokio::join!(hub_task, refresh_task);
+        server.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// `GET /v1/ws`: the WebSocket upgrade.
+async fn upgrade(
+    State((shared, connections)): State<(Shared, TaskTracker)>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if shared.drain.is_cancelled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining: connect to another node",
+        )
+            .into_response();
+    }
+    let token = header_token(&headers);
+    let max = shared.config.max_frame_bytes;
+    // Frames a little over the limit get a typed `too_large` error; far
+    // larger ones are cut off by the WebSocket layer itself.
+    ws.protocols([SUBPROTOCOL])
+        .max_message_size(max.saturating_mul(4))
+        .max_frame_size(max.saturating_mul(4))
+        .on_upgrade(move |socket| {
+            connections.track_future(connection::serve(socket, token, shared))
+        })
+}
+
+/// The `access_token.<jwt>` entry of `Sec-WebSocket-Protocol`, if any.
+fn header_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix(TOKEN_SUBPROTOCOL_PREFIX))
+        .map(str::to_owned)
+}
+
+/// Keeps this node's registry entries alive while it holds connections.
+async fn refresh_registry(shared: Shared, stop: CancellationToken) {
+    let every = shared.registry.ttl() / 3;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        for user in shared.hub.users() {
+            if let Err(err) = shared.registry.register(&user).await {
+                tracing::warn!(error = %err, "cannot refresh the connection registry");
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The gateway over real WebSocket connections (tokio-tungstenite), on the
+//! in-process cache and on Redis: handshake and auth, typed errors, send and
+//! live delivery, resume without gap or duplicate, slow consumers, token
+//! expiry and revocation, and drain. Each test is written once in [`suite`]
+//! and instantiated per backend.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod app;
+mod suite;
+mod support;
+
+mod embedded {
+    crate::gateway_suite!(chatflow_testkit::BackendKind::Embedded);
+}
+
+#[cfg(feature = "kafka")]
+mod real {
+    crate::gateway_suite!(chatflow_testkit::BackendKind::Real);
+}

@@ -1,0 +1,121 @@
+//! A WebSocket client written from `docs/protocol.md`, on tokio-tungstenite.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for one frame.
+pub const FRAME_WAIT: Duration = Duration::from_secs(10);
+
+/// One device's connection.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    /// Connects offering `chatflow.v1` and, if given, the token entry.
+    pub async fn connect(ws_url: &str, header_token: Option<&str>) -> Self {
+        let mut request = ws_url.into_client_request().unwrap();
+        let protocols = match header_token {
+            Some(token) => format!("chatflow.v1, access_token.{token}"),
+            None => "chatflow.v1".to_owned(),
+        };
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(&protocols).unwrap(),
+        );
+        let (ws, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.to_str().unwrap()),
+            Some("chatflow.v1")
+        );
+        Self { ws }
+    }
+
+    /// Connects and says hello with `token` in the header; returns the welcome.
+    pub async fn hello(ws_url: &str, token: &str, resume: Value) -> (Self, Value) {
+        let mut client = Self::connect(ws_url, Some(token)).await;
+        client
+            .send(json!({"type": "hello", "id": "h1", "resume": resume}))
+            .await;
+        let welcome = client.recv().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        (client, welcome)
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.send_text(frame.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.ws.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// The next text frame as JSON; panics on close or timeout.
+    pub async fn recv(&mut self) -> Value {
+        match self.next().await {
+            Frame::Json(value) => value,
+            Frame::Closed(code, reason) => panic!("closed {code}: {reason}"),
+        }
+    }
+
+    /// The next frame of `type`, skipping others.
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+        }
+    }
+
+    /// The next text frame or the close.
+    pub async fn next(&mut self) -> Frame {
+        loop {
+            let next = tokio::time::timeout(FRAME_WAIT, self.ws.next())
+                .await
+                .expect("no frame in time");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return Frame::Json(serde_json::from_str(&text).unwrap());
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let (code, reason) = frame
+                        .map(|f| (u16::from(f.code), f.reason.to_string()))
+                        .unwrap_or((1005, String::new()));
+                    return Frame::Closed(code, reason);
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => {
+                    return Frame::Closed(1006, "gone".into());
+                }
+                Some(Err(err)) => return Frame::Closed(1006, err.to_string()),
+            }
+        }
+    }
+
+    /// Reads until the close frame, returning its code and reason.
+    pub async fn closed(&mut self) -> (u16, String) {
+        loop {
+            if let Frame::Closed(code, reason) = self.next().await {
+                return (code, reason);
+            }
+        }
+    }
+}
+
+/// A received frame.
+#[derive(Debug)]
+pub enum Frame {
+    Json(Value),
+    Closed(u16, String),
+}
