@@ -17,6 +17,8 @@ enum ServiceName {
     Auth,
     /// Shared throttling (GCRA) for every other service.
     RateLimit,
+    /// Profiles, privacy settings, contact discovery and blocks.
+    Profile,
 }
 
 /// The launcher of one service: the composition root, one line per service.
@@ -25,6 +27,7 @@ fn launcher(service: &ServiceName) -> Box<dyn ServiceLauncher> {
         ServiceName::Config => Box::new(chatflow_config::ConfigLauncher),
         ServiceName::Auth => Box::new(chatflow_auth::AuthLauncher),
         ServiceName::RateLimit => Box::new(chatflow_rate_limit::RateLimitLauncher),
+        ServiceName::Profile => Box::new(chatflow_profile::ProfileLauncher),
     }
 }
 

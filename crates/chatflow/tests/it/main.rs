@@ -113,6 +113,15 @@ async fn an_operator_account_manages_flags_with_its_access_token() {
         .await
         .unwrap();
     assert_eq!(denied.status(), 403, "a plain user opened the admin API");
+    // The same token works at the profile service, verified in-process.
+    let profile = client
+        .patch(format!("{}/v1/profile/me", fleet.profile_http))
+        .bearer_auth(&user_token)
+        .json(&json!({"display_name": "Ops"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200, "{}", profile.text().await.unwrap());
 
     let operator_token = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
     let granted = client

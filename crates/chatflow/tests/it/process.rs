@@ -15,6 +15,7 @@ pub struct Fleet {
     pub ops: String,
     pub config_http: String,
     pub auth_http: String,
+    pub profile_http: String,
     /// Every later stdout line, in order.
     lines: mpsc::UnboundedReceiver<String>,
 }
@@ -31,6 +32,7 @@ impl Fleet {
             .env("CHATFLOW_SERVICES__CONFIG__GRPC_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__AUTH__HTTP_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR", "127.0.0.1:0")
+            .env("CHATFLOW_SERVICES__PROFILE__HTTP_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn,chatflow_auth=info")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -45,7 +47,7 @@ impl Fleet {
                 let _ = tx.send(line);
             }
         });
-        let (mut ops, mut config_http, mut auth_http) = (None, None, None);
+        let (mut ops, mut config_http, mut auth_http, mut profile_http) = (None, None, None, None);
         let banner = async {
             while let Some(line) = lines.recv().await {
                 let words: Vec<&str> = line.split_whitespace().collect();
@@ -55,6 +57,7 @@ impl Fleet {
                     }
                     ["config", "http", url] => config_http = Some((*url).to_owned()),
                     ["auth", "http", url] => auth_http = Some((*url).to_owned()),
+                    ["profile", "http", url] => profile_http = Some((*url).to_owned()),
                     ["Press", ..] => return,
                     _ => {}
                 }
@@ -68,6 +71,7 @@ impl Fleet {
             ops: ops.expect("banner lacks ops url"),
             config_http: config_http.expect("banner lacks config url"),
             auth_http: auth_http.expect("banner lacks auth url"),
+            profile_http: profile_http.expect("banner lacks profile url"),
             lines,
         }
     }

@@ -1,0 +1,120 @@
+//! Plugs the profile service into the platform (`chatflow up`, `chatflow-profile`).
+
+use async_trait::async_trait;
+use chatflow_config_client::FlagWatcher;
+use chatflow_flags::FlagCache;
+use chatflow_platform::{Endpoint, Platform, PlatformError, ServiceLauncher};
+use chatflow_runtime::Secret;
+
+use crate::keys::DiscoveryKey;
+use crate::{ACCOUNT_VERIFIED_TOPIC, Config, Deps, Listeners, PUBLISHED_TOPICS, ProfileService};
+
+/// Partitions of the profile topics (keyed by user id); also used when this
+/// service is the first to create `chatflow.auth.account_verified`.
+const PARTITIONS: u32 = 4;
+const NAME: &str = "profile";
+/// The development key file in the data directory.
+const KEY_FILE: &str = "profile-discovery-key";
+
+/// Starts the profile service on a platform.
+pub struct ProfileLauncher;
+
+#[async_trait]
+impl ServiceLauncher for ProfileLauncher {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn launch(&self, platform: &Platform) -> Result<Vec<Endpoint>, PlatformError> {
+        let mut config: Config = platform.service_config(NAME)?;
+        config.discovery.key = Some(Secret::new(discovery_key(&config, platform)?));
+        let sql = platform.sql(NAME).await?;
+        let bus = platform.bus().clone();
+        for topic in PUBLISHED_TOPICS.into_iter().chain([ACCOUNT_VERIFIED_TOPIC]) {
+            bus.ensure_topic(topic, PARTITIONS)
+                .await
+                .map_err(|e| PlatformError::service(NAME, e))?;
+        }
+        let deps = Deps {
+            sql,
+            bus,
+            cache: platform.cache().clone(),
+            verifier: platform.token_verifier(NAME, &config.auth)?,
+            flags: watch_flags(&config, platform)?,
+        };
+        let http_addr = config.http_addr.clone();
+        let service = ProfileService::build(config, deps)
+            .await
+            .map_err(|e| PlatformError::service(NAME, e))?;
+        let http = chatflow_runtime::serve::bind(&http_addr)
+            .await
+            .map_err(|e| PlatformError::Bind {
+                addr: http_addr.clone(),
+                reason: e.to_string(),
+            })?;
+        let url = http
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default();
+        let token = platform.shutdown().token();
+        platform.shutdown().spawn(NAME, async move {
+            if let Err(err) = service.run(Listeners { http }, token).await {
+                tracing::error!(error = %err, "profile service stopped with an error");
+            }
+        });
+        Ok(vec![Endpoint {
+            service: NAME,
+            protocol: "http",
+            url,
+        }])
+    }
+}
+
+/// The configured discovery key (checked); in development one generated
+/// into the data directory and kept there, so hashes survive restarts.
+fn discovery_key(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
+    let invalid = |e: crate::ProfileError| {
+        PlatformError::Config(format!("services.profile.discovery.key: {e}"))
+    };
+    if let Some(key) = &config.discovery.key {
+        DiscoveryKey::from_base64(key.expose()).map_err(invalid)?;
+        return Ok(key.expose().trim().to_owned());
+    }
+    if platform.production() {
+        return Err(PlatformError::Config(
+            "--production requires services.profile.discovery.key: base64 of at least 32 random \
+             bytes (CHATFLOW_SERVICES__PROFILE__DISCOVERY__KEY)"
+                .into(),
+        ));
+    }
+    let path = platform.data_dir().join(KEY_FILE);
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && !existing.trim().is_empty()
+    {
+        DiscoveryKey::from_base64(&existing).map_err(invalid)?;
+        return Ok(existing.trim().to_owned());
+    }
+    let key = DiscoveryKey::generate_base64();
+    std::fs::create_dir_all(platform.data_dir())
+        .and_then(|()| std::fs::write(&path, &key))
+        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))?;
+    println!(
+        "profile: generated a development discovery key in {}",
+        path.display()
+    );
+    Ok(key)
+}
+
+/// A flag cache fed from the config service for live rate-limit policies,
+/// best effort: while it cannot be reached the configured policy applies.
+/// `flags_url = ""` turns live policies off.
+fn watch_flags(config: &Config, platform: &Platform) -> Result<Option<FlagCache>, PlatformError> {
+    if config.flags_url.as_deref() == Some("") {
+        return Ok(None);
+    }
+    let source = platform.flag_source(NAME, config.flags_url.as_deref())?;
+    let cache = FlagCache::new();
+    // The watcher task ends with the platform's shutdown token.
+    let _watcher = FlagWatcher::spawn(source, cache.clone(), platform.shutdown().token());
+    Ok(Some(cache))
+}
