@@ -19,6 +19,8 @@ enum ServiceName {
     RateLimit,
     /// Profiles, privacy settings, contact discovery and blocks.
     Profile,
+    /// Conversations: groups, direct chats, membership, roles, invite links.
+    Groups,
 }
 
 /// The launcher of one service: the composition root, one line per service.
@@ -28,6 +30,7 @@ fn launcher(service: &ServiceName) -> Box<dyn ServiceLauncher> {
         ServiceName::Auth => Box::new(chatflow_auth::AuthLauncher),
         ServiceName::RateLimit => Box::new(chatflow_rate_limit::RateLimitLauncher),
         ServiceName::Profile => Box::new(chatflow_profile::ProfileLauncher),
+        ServiceName::Groups => Box::new(chatflow_groups::GroupsLauncher),
     }
 }
 

@@ -33,6 +33,8 @@ impl Fleet {
             .env("CHATFLOW_SERVICES__AUTH__HTTP_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__PROFILE__HTTP_ADDR", "127.0.0.1:0")
+            .env("CHATFLOW_SERVICES__GROUPS__HTTP_ADDR", "127.0.0.1:0")
+            .env("CHATFLOW_SERVICES__GROUPS__GRPC_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "warn,chatflow_auth=info")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
