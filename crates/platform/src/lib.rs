@@ -14,6 +14,7 @@ mod fleet;
 mod handles;
 mod launcher;
 mod platform;
+mod secrets;
 mod verifier;
 
 pub use config::{BackendsConfig, PlatformConfig};
@@ -23,4 +24,7 @@ pub use fleet::run_fleet;
 pub use handles::Handles;
 pub use launcher::{Endpoint, ServiceLauncher};
 pub use platform::Platform;
+pub use secrets::{
+    INTERNAL_SECRET_FILE, OPERATOR_TOKEN_FILE, SecretSpec, check_operator_token, random_hex,
+};
 pub use verifier::AuthKeys;

@@ -76,32 +76,15 @@ impl ServiceLauncher for AuthLauncher {
 /// The configured admin token; in development the fleet's operator token
 /// in the data directory (shared with the config service, created if absent).
 fn admin_token(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
-    if let Some(token) = &config.admin_token {
-        if token.expose().len() < 16 {
-            return Err(PlatformError::Config(
-                "services.auth.admin_token must be at least 16 characters".into(),
-            ));
-        }
-        return Ok(token.expose().clone());
-    }
-    if platform.production() {
-        return Err(PlatformError::Config(
-            "--production requires services.auth.admin_token (CHATFLOW_SERVICES__AUTH__ADMIN_TOKEN)".into(),
-        ));
-    }
-    let path = platform.data_dir().join("operator-token");
-    if let Ok(existing) = std::fs::read_to_string(&path)
-        && !existing.trim().is_empty()
-    {
-        return Ok(existing.trim().to_owned());
-    }
-    let token = hex::encode(crate::crypto::random_bytes::<24>());
-    std::fs::create_dir_all(platform.data_dir())
-        .and_then(|()| std::fs::write(&path, &token))
-        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "auth: generated a development operator token in {}",
-        path.display()
-    );
-    Ok(token)
+    platform.secret(
+        &chatflow_platform::SecretSpec {
+            setting: "services.auth.admin_token",
+            env: "CHATFLOW_SERVICES__AUTH__ADMIN_TOKEN",
+            expects: "at least 16 characters",
+            file: chatflow_platform::OPERATOR_TOKEN_FILE,
+        },
+        config.admin_token.as_ref(),
+        chatflow_platform::random_hex,
+        chatflow_platform::check_operator_token,
+    )
 }

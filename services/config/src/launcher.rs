@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chatflow_platform::{ConfigFlags, Endpoint, Platform, PlatformError, ServiceLauncher};
 
 use crate::{Config, ConfigService, Deps, FLAG_CHANGED_TOPIC, Listeners};
+use chatflow_platform::{OPERATOR_TOKEN_FILE, check_operator_token};
 
 /// Partitions of `chatflow.config.flag_changed` (keyed by flag key).
 const FLAG_CHANGED_PARTITIONS: u32 = 4;
@@ -51,41 +52,20 @@ impl ServiceLauncher for ConfigLauncher {
     }
 }
 
-/// The configured admin token; in development a generated one kept in the
-/// data directory (so it survives restarts). Production requires one.
+/// The configured admin token; in development the fleet's operator token in
+/// the data directory (shared with auth, created if absent).
 fn admin_token(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
-    if let Some(token) = &config.admin_token {
-        if token.expose().len() < 16 {
-            return Err(PlatformError::Config(
-                "services.config.admin_token must be at least 16 characters".into(),
-            ));
-        }
-        return Ok(token.expose().clone());
-    }
-    if platform.production() {
-        return Err(PlatformError::Config(
-            "--production requires services.config.admin_token (CHATFLOW_SERVICES__CONFIG__ADMIN_TOKEN)".into(),
-        ));
-    }
-    let path = platform.data_dir().join("operator-token");
-    if let Ok(existing) = std::fs::read_to_string(&path)
-        && !existing.trim().is_empty()
-    {
-        return Ok(existing.trim().to_owned());
-    }
-    let token: String = {
-        use rand::Rng;
-        let bytes: [u8; 24] = rand::rng().random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    };
-    std::fs::create_dir_all(platform.data_dir())
-        .and_then(|()| std::fs::write(&path, &token))
-        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "config: generated a development operator token in {}",
-        path.display()
-    );
-    Ok(token)
+    platform.secret(
+        &chatflow_platform::SecretSpec {
+            setting: "services.config.admin_token",
+            env: "CHATFLOW_SERVICES__CONFIG__ADMIN_TOKEN",
+            expects: "at least 16 characters",
+            file: OPERATOR_TOKEN_FILE,
+        },
+        config.admin_token.as_ref(),
+        chatflow_platform::random_hex,
+        check_operator_token,
+    )
 }
 
 async fn bind(addr: &str) -> Result<tokio::net::TcpListener, PlatformError> {

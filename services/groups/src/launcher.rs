@@ -1,7 +1,6 @@
 //! Plugs the groups service into the platform (`chatflow up`, `chatflow-groups`).
 
 use async_trait::async_trait;
-use chatflow_authn::ServiceIdentity;
 use chatflow_groups_client::LocalGroups;
 use chatflow_platform::{Endpoint, Platform, PlatformError, ServiceLauncher};
 use chatflow_runtime::Secret;
@@ -12,9 +11,6 @@ use crate::{Config, Deps, GroupsService, Listeners};
 const NAME: &str = "groups";
 /// The development invite key file in the data directory.
 const INVITE_KEY_FILE: &str = "groups-invite-key";
-/// The fleet's development internal secret in the data directory, shared by
-/// every service that signs or checks service identities.
-pub const INTERNAL_SECRET_FILE: &str = "internal-secret";
 
 /// Starts the groups service on a platform.
 pub struct GroupsLauncher;
@@ -28,9 +24,7 @@ impl ServiceLauncher for GroupsLauncher {
     async fn launch(&self, platform: &Platform) -> Result<Vec<Endpoint>, PlatformError> {
         let mut config: Config = platform.service_config(NAME)?;
         config.invite_key = Some(Secret::new(invite_key(&config, platform)?));
-        let secret = Secret::new(internal_secret(&config, platform)?);
-        let identity = ServiceIdentity::new(NAME, &secret)
-            .map_err(|e| PlatformError::Config(format!("services.groups.internal_secret: {e}")))?;
+        let identity = platform.service_identity(NAME, config.internal_secret.as_ref())?;
         let deps = Deps {
             sql: platform.sql(NAME).await?,
             bus: platform.bus().clone(),
@@ -63,63 +57,21 @@ impl ServiceLauncher for GroupsLauncher {
 /// The configured invite key (checked); in development one generated into
 /// the data directory and kept there, so links survive restarts.
 fn invite_key(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
-    let invalid =
-        |e: crate::GroupsError| PlatformError::Config(format!("services.groups.invite_key: {e}"));
-    if let Some(key) = &config.invite_key {
-        InviteKey::from_base64(key.expose()).map_err(invalid)?;
-        return Ok(key.expose().trim().to_owned());
-    }
-    if platform.production() {
-        return Err(PlatformError::Config(
-            "--production requires services.groups.invite_key: base64 of at least 32 random bytes \
-             (CHATFLOW_SERVICES__GROUPS__INVITE_KEY)"
-                .into(),
-        ));
-    }
-    let key = dev_file(platform, INVITE_KEY_FILE, InviteKey::generate_base64)?;
-    InviteKey::from_base64(&key).map_err(invalid)?;
-    Ok(key)
-}
-
-/// The configured internal secret; in development the fleet's shared file.
-fn internal_secret(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
-    if let Some(secret) = &config.internal_secret {
-        return Ok(secret.expose().clone());
-    }
-    if platform.production() {
-        return Err(PlatformError::Config(
-            "--production requires services.groups.internal_secret: at least 32 random bytes \
-             shared by the fleet (CHATFLOW_SERVICES__GROUPS__INTERNAL_SECRET)"
-                .into(),
-        ));
-    }
-    dev_file(platform, INTERNAL_SECRET_FILE, || {
-        let bytes: [u8; 32] = rand::random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    })
-}
-
-/// The trimmed content of `<data_dir>/<name>`, created with `generate()` if absent.
-fn dev_file(
-    platform: &Platform,
-    name: &str,
-    generate: impl FnOnce() -> String,
-) -> Result<String, PlatformError> {
-    let path = platform.data_dir().join(name);
-    if let Ok(existing) = std::fs::read_to_string(&path)
-        && !existing.trim().is_empty()
-    {
-        return Ok(existing.trim().to_owned());
-    }
-    let value = generate();
-    std::fs::create_dir_all(platform.data_dir())
-        .and_then(|()| std::fs::write(&path, &value))
-        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "groups: generated a development {name} in {}",
-        path.display()
-    );
-    Ok(value)
+    platform.secret(
+        &chatflow_platform::SecretSpec {
+            setting: "services.groups.invite_key",
+            env: "CHATFLOW_SERVICES__GROUPS__INVITE_KEY",
+            expects: "base64 of at least 32 random bytes",
+            file: INVITE_KEY_FILE,
+        },
+        config.invite_key.as_ref(),
+        InviteKey::generate_base64,
+        |key| {
+            InviteKey::from_base64(key)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+    )
 }
 
 async fn bind(addr: &str) -> Result<tokio::net::TcpListener, PlatformError> {

@@ -39,7 +39,7 @@ mod validate;
 pub use chatflow_groups_client::{MEMBERSHIP_CHANGED_PARTITIONS, MEMBERSHIP_CHANGED_TOPIC};
 pub use error::GroupsError;
 pub use invite::InviteKey;
-pub use launcher::{GroupsLauncher, INTERNAL_SECRET_FILE};
+pub use launcher::GroupsLauncher;
 pub use model::{Audience, Permissions};
 pub use rest::openapi;
 pub use service::{Deps, GroupsService, Listeners};

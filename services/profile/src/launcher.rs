@@ -73,36 +73,21 @@ impl ServiceLauncher for ProfileLauncher {
 /// The configured discovery key (checked); in development one generated
 /// into the data directory and kept there, so hashes survive restarts.
 fn discovery_key(config: &Config, platform: &Platform) -> Result<String, PlatformError> {
-    let invalid = |e: crate::ProfileError| {
-        PlatformError::Config(format!("services.profile.discovery.key: {e}"))
-    };
-    if let Some(key) = &config.discovery.key {
-        DiscoveryKey::from_base64(key.expose()).map_err(invalid)?;
-        return Ok(key.expose().trim().to_owned());
-    }
-    if platform.production() {
-        return Err(PlatformError::Config(
-            "--production requires services.profile.discovery.key: base64 of at least 32 random \
-             bytes (CHATFLOW_SERVICES__PROFILE__DISCOVERY__KEY)"
-                .into(),
-        ));
-    }
-    let path = platform.data_dir().join(KEY_FILE);
-    if let Ok(existing) = std::fs::read_to_string(&path)
-        && !existing.trim().is_empty()
-    {
-        DiscoveryKey::from_base64(&existing).map_err(invalid)?;
-        return Ok(existing.trim().to_owned());
-    }
-    let key = DiscoveryKey::generate_base64();
-    std::fs::create_dir_all(platform.data_dir())
-        .and_then(|()| std::fs::write(&path, &key))
-        .map_err(|e| PlatformError::Config(format!("cannot write {}: {e}", path.display())))?;
-    println!(
-        "profile: generated a development discovery key in {}",
-        path.display()
-    );
-    Ok(key)
+    platform.secret(
+        &chatflow_platform::SecretSpec {
+            setting: "services.profile.discovery.key",
+            env: "CHATFLOW_SERVICES__PROFILE__DISCOVERY__KEY",
+            expects: "base64 of at least 32 random bytes",
+            file: KEY_FILE,
+        },
+        config.discovery.key.as_ref(),
+        DiscoveryKey::generate_base64,
+        |key| {
+            DiscoveryKey::from_base64(key)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+    )
 }
 
 /// A flag cache fed from the config service for live rate-limit policies,
