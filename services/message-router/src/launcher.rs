@@ -1,0 +1,106 @@
+//! Plugs the message router into the platform (`chatflow serve message-router`).
+//!
+//! Membership comes from the groups service: the one in this process, or
+//! with `groups_url` set one reached over gRPC through `CachedGroups`, whose
+//! answers are dropped as soon as `chatflow.groups.membership_changed` says
+//! a conversation changed.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chatflow_groups_client::{CacheOptions, CachedGroups, GroupsClientRef, GrpcGroupsClient};
+use chatflow_platform::{Endpoint, Platform, PlatformError, Reach, ServiceLauncher};
+
+use crate::events::{TOPIC_PARTITIONS, TOPICS};
+use crate::{Config, Deps, GroupsMembership, Listeners, RouterHandle, RouterService};
+
+const NAME: &str = "message-router";
+
+/// Starts the message router on a platform.
+pub struct RouterLauncher;
+
+#[async_trait]
+impl ServiceLauncher for RouterLauncher {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn launch(&self, platform: &Platform) -> Result<Vec<Endpoint>, PlatformError> {
+        let config: Config = platform.service_config(NAME)?;
+        let identity = platform.service_identity(NAME, config.internal_secret.as_ref())?;
+        let bus = platform.bus().clone();
+        for topic in TOPICS {
+            bus.ensure_topic(topic, TOPIC_PARTITIONS)
+                .await
+                .map_err(|e| PlatformError::service(NAME, e))?;
+        }
+        let groups = match &config.groups_url {
+            None => Reach::InProcess(platform.handles().clone()),
+            Some(url) => {
+                let client = GrpcGroupsClient::connect_lazy(url, &identity).map_err(|e| {
+                    PlatformError::Config(format!("services.message-router.groups_url: {e}"))
+                })?;
+                let cached = CachedGroups::spawn(
+                    Arc::new(client) as GroupsClientRef,
+                    bus.clone(),
+                    CacheOptions::default(),
+                    platform.shutdown().token(),
+                )
+                .await
+                .map_err(|e| PlatformError::service(NAME, e))?;
+                Reach::Remote(Arc::new(cached) as GroupsClientRef)
+            }
+        };
+        let membership = GroupsMembership::new(groups);
+        let deps = Deps {
+            kv: platform.kv().await?,
+            bus,
+            cache: platform.cache().clone(),
+            membership: Arc::new(membership),
+            verifier: platform.token_verifier(NAME, &config.auth)?,
+            identity,
+        };
+        let (http_addr, grpc_addr) = (config.http_addr.clone(), config.grpc_addr.clone());
+        let service = RouterService::build(config, deps)
+            .await
+            .map_err(|e| PlatformError::service(NAME, e))?;
+        // Gateways (and other services) in this process call it without the network.
+        platform.handles().publish(RouterHandle(service.client()));
+        let listeners = Listeners {
+            http: bind(&http_addr).await?,
+            grpc: bind(&grpc_addr).await?,
+        };
+        let endpoints = vec![
+            endpoint("http", &listeners.http),
+            endpoint("grpc", &listeners.grpc),
+        ];
+        let token = platform.shutdown().token();
+        platform.shutdown().spawn(NAME, async move {
+            if let Err(err) = service.run(listeners, token).await {
+                tracing::error!(error = %err, "message router stopped with an error");
+            }
+        });
+        Ok(endpoints)
+    }
+}
+
+async fn bind(addr: &str) -> Result<tokio::net::TcpListener, PlatformError> {
+    chatflow_runtime::serve::bind(addr)
+        .await
+        .map_err(|e| PlatformError::Bind {
+            addr: addr.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+fn endpoint(protocol: &'static str, listener: &tokio::net::TcpListener) -> Endpoint {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    Endpoint {
+        service: NAME,
+        protocol,
+        url: format!("http://{addr}"),
+    }
+}
