@@ -11,7 +11,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "chatflow/events/v1/envelope.proto",
         "chatflow/config/v1/config.proto",
         "chatflow/auth/v1/events.proto",
+        "chatflow/profile/v1/events.proto",
         "chatflow/ratelimit/v1/ratelimit.proto",
+        "chatflow/groups/v1/groups.proto",
+        "chatflow/groups/v1/events.proto",
+        "chatflow/messages/v1/messages.proto",
+        "chatflow/gateway/v1/events.proto",
     ]
     .map(|p| root.join(p));
 

@@ -21,6 +21,10 @@ enum ServiceName {
     Profile,
     /// Conversations: groups, direct chats, membership, roles, invite links.
     Groups,
+    /// Per-conversation ordered, durable messages; edits, deletes, reactions.
+    MessageRouter,
+    /// The WebSocket edge clients connect to.
+    Gateway,
 }
 
 /// The launcher of one service: the composition root, one line per service.
@@ -31,6 +35,8 @@ fn launcher(service: &ServiceName) -> Box<dyn ServiceLauncher> {
         ServiceName::RateLimit => Box::new(chatflow_rate_limit::RateLimitLauncher),
         ServiceName::Profile => Box::new(chatflow_profile::ProfileLauncher),
         ServiceName::Groups => Box::new(chatflow_groups::GroupsLauncher),
+        ServiceName::MessageRouter => Box::new(chatflow_message_router::RouterLauncher),
+        ServiceName::Gateway => Box::new(chatflow_gateway::GatewayLauncher),
     }
 }
 

@@ -73,6 +73,30 @@ impl std::fmt::Debug for Handles {
     }
 }
 
+/// How a service reaches a neighbour: the handle the neighbour published in
+/// this process (looked up at each call), or a client for a remote one.
+#[derive(Clone)]
+pub enum Reach<T> {
+    /// The neighbour runs in this process and publishes its handle here.
+    InProcess(Handles),
+    /// The neighbour runs elsewhere.
+    Remote(T),
+}
+
+impl<T: Clone> Reach<T> {
+    /// The client: the remote one, or `from_handle` of the published handle
+    /// `H`; `None` when the neighbour is in-process but not (yet) published.
+    pub fn resolve<H: Clone + Send + Sync + 'static>(
+        &self,
+        from_handle: impl Fn(H) -> T,
+    ) -> Option<T> {
+        match self {
+            Self::Remote(client) => Some(client.clone()),
+            Self::InProcess(handles) => handles.get::<H>().map(from_handle),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +113,16 @@ mod tests {
         assert_eq!(handles.get::<String>(), None);
         handles.publish(Keys("b"));
         assert_eq!(handles.get::<Keys>(), Some(Keys("b")));
+    }
+
+    #[test]
+    fn reach_resolves_a_remote_client_or_the_published_handle() {
+        let handles = Handles::default();
+        let local: Reach<&'static str> = Reach::InProcess(handles.clone());
+        assert_eq!(local.resolve(|Keys(k)| k), None);
+        handles.publish(Keys("in-process"));
+        assert_eq!(local.resolve(|Keys(k)| k), Some("in-process"));
+        assert_eq!(Reach::Remote("remote").resolve(|Keys(k)| k), Some("remote"));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub use config::{BackendsConfig, PlatformConfig};
 pub use error::PlatformError;
 pub use flags::ConfigFlags;
 pub use fleet::run_fleet;
-pub use handles::Handles;
+pub use handles::{Handles, Reach};
 pub use launcher::{Endpoint, ServiceLauncher};
 pub use platform::Platform;
 pub use secrets::{

@@ -214,6 +214,8 @@ impl Platform {
     /// Decodes the `services.<service>` section, or the defaults when absent.
     /// `rate-limit` is also found as `rate_limit`, the spelling environment
     /// variables allow (`CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR`).
+    /// Decoding is as lenient as the rest of the configuration: a value set
+    /// by an environment variable is a string, and `"1"` fills a number.
     pub fn service_config<T: DeserializeOwned + Default>(
         &self,
         service: &str,
@@ -224,7 +226,8 @@ impl Platform {
             .or_else(|| services.get(&service.replace('-', "_")));
         match section {
             None => Ok(T::default()),
-            Some(value) => serde_json::from_value(value.clone())
+            Some(value) => figment::Figment::from(figment::providers::Serialized::defaults(value))
+                .extract_lossy()
                 .map_err(|e| PlatformError::Config(format!("services.{service}: {e}"))),
         }
     }
@@ -242,6 +245,41 @@ mod tests {
 
     async fn platform(config: PlatformConfig) -> Result<Platform, PlatformError> {
         Platform::connect(config, Health::new(), Shutdown::new()).await
+    }
+
+    #[derive(Debug, Default, serde::Deserialize, PartialEq)]
+    #[serde(default, deny_unknown_fields)]
+    struct Section {
+        deadline_secs: u64,
+        on: bool,
+    }
+
+    #[tokio::test]
+    async fn service_sections_take_numbers_and_flags_given_as_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = PlatformConfig {
+            data_dir: dir.path().to_owned(),
+            ..Default::default()
+        };
+        let section = serde_json::json!({"deadline_secs": "1", "on": "true"});
+        config.services.insert("some_service".into(), section);
+        config
+            .services
+            .insert("bad".into(), serde_json::json!({"surprise": 1}));
+        let platform = platform(config).await.unwrap();
+        let decoded: Section = platform.service_config("some-service").unwrap();
+        assert_eq!(
+            decoded,
+            Section {
+                deadline_secs: 1,
+                on: true
+            }
+        );
+        let err = platform
+            .service_config::<Section>("bad")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("surprise"), "{err}");
     }
 
     #[tokio::test]

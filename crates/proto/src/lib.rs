@@ -37,5 +37,37 @@ pub mod auth {
     }
 }
 
+/// `chatflow.profile.v1`: profile events.
+pub mod profile {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.profile.v1");
+    }
+}
+
+/// `chatflow.groups.v1`: conversations, membership and their events.
+pub mod groups {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.groups.v1");
+    }
+}
+
+/// `chatflow.messages.v1`: the message router's API and message events.
+pub mod messages {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.messages.v1");
+    }
+}
+
 pub use prost;
 pub use prost_types;
+
+/// `chatflow.gateway.v1`: gateway events.
+pub mod gateway {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.gateway.v1");
+    }
+}

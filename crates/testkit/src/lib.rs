@@ -9,6 +9,7 @@
 
 pub mod server;
 pub mod tokens;
+pub mod ws;
 
 use chatflow_events::{BusOptions, EventBusRef};
 use chatflow_sql::{SqlOptions, SqlStore};

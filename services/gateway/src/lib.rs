@@ -11,9 +11,13 @@
 //! drains: clients are told to reconnect after a jittered delay and resume.
 //! The protocol is `docs/protocol.md`.
 
+pub mod adapters;
 mod connection;
+pub mod convert;
 pub mod delivery;
+pub mod fanout;
 pub mod hub;
+mod launcher;
 pub mod metrics;
 pub mod ports;
 pub mod protocol;
@@ -22,5 +26,6 @@ pub mod registry;
 mod service;
 mod settings;
 
-pub use service::{Deps, GatewayService, Listeners};
+pub use launcher::GatewayLauncher;
+pub use service::{Deps, FanoutDeps, GatewayService, Listeners};
 pub use settings::Config;

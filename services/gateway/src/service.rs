@@ -12,13 +12,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chatflow_authn::TokenVerifier;
 use chatflow_cache::CacheRef;
+use chatflow_events::EventBusRef;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::connection::{self, Shared};
+use crate::fanout::{FANOUT_GROUP, Fanout, MESSAGE_TOPICS};
 use crate::hub::Hub;
-use crate::ports::MessagePort;
+use crate::ports::{MemberPort, MessagePort};
 use crate::protocol::{SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
 use crate::registry::Registry;
 use crate::settings::Config;
@@ -31,6 +33,17 @@ pub struct Deps {
     pub verifier: TokenVerifier,
     /// The message router.
     pub messages: Arc<dyn MessagePort>,
+    /// Where this node takes part in fan-out from; `None` when something
+    /// else fans messages out to the nodes (tests).
+    pub fanout: Option<FanoutDeps>,
+}
+
+/// What the fan-out consumer needs.
+pub struct FanoutDeps {
+    /// The bus with the router's message topics.
+    pub bus: EventBusRef,
+    /// Conversation membership.
+    pub members: Arc<dyn MemberPort>,
 }
 
 /// The sockets the caller bound.
@@ -43,6 +56,7 @@ pub struct Listeners {
 pub struct GatewayService {
     shared: Shared,
     connections: TaskTracker,
+    fanout: Option<FanoutDeps>,
 }
 
 impl GatewayService {
@@ -62,6 +76,7 @@ impl GatewayService {
         Self {
             shared,
             connections: TaskTracker::new(),
+            fanout: deps.fanout,
         }
     }
 
@@ -86,8 +101,15 @@ impl GatewayService {
         let Self {
             shared,
             connections,
+            fanout,
         } = self;
         let stop_node = CancellationToken::new();
+        let fanout_task = match fanout {
+            Some(deps) => {
+                Some(spawn_fanout(deps, shared.registry.clone(), stop_node.clone()).await?)
+            }
+            None => None,
+        };
         let (subscribed, on_subscribed) = tokio::sync::oneshot::channel();
         let hub_task = tokio::spawn({
             let (hub, registry, stop) = (
@@ -126,8 +148,39 @@ impl GatewayService {
         }
         stop_node.cancel();
         let _ = tokio::join!(hub_task, refresh_task);
+        if let Some(task) = fanout_task {
+            let _ = task.await;
+        }
         server.await.map_err(std::io::Error::other)?
     }
+}
+
+/// Joins the fan-out consumer group before serving.
+async fn spawn_fanout(
+    deps: FanoutDeps,
+    registry: Registry,
+    stop: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let topics: Vec<String> = MESSAGE_TOPICS.iter().map(|t| (*t).to_owned()).collect();
+    let subscription = deps
+        .bus
+        .subscribe(FANOUT_GROUP, &topics)
+        .await
+        .map_err(std::io::Error::other)?;
+    let handler = Fanout::new(registry, deps.members, deps.bus.clone());
+    Ok(tokio::spawn(async move {
+        let result = chatflow_events::run_consumer(
+            subscription,
+            deps.bus,
+            handler,
+            chatflow_events::RetryPolicy::default(),
+            stop,
+        )
+        .await;
+        if let Err(err) = result {
+            tracing::error!(error = %err, "fan-out consumer stopped");
+        }
+    }))
 }
 
 /// `GET /v1/ws`: the WebSocket upgrade.

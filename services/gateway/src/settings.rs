@@ -10,6 +10,12 @@ pub struct Config {
     pub http_addr: String,
     /// How access tokens are verified (`jwks_url` in split mode).
     pub auth: chatflow_authn::VerifierConfig,
+    /// The message router's gRPC URL; unset: the router in this process.
+    pub router_url: Option<String>,
+    /// The groups service's gRPC URL; unset: the groups service in this process.
+    pub groups_url: Option<String>,
+    /// Signs internal gRPC calls; required with `--production` when a URL is set.
+    pub internal_secret: Option<chatflow_runtime::Secret<String>>,
     /// Largest text frame a client may send, in bytes.
     pub max_frame_bytes: usize,
     /// Most conversations one `hello` or `resume` may name.
@@ -45,6 +51,9 @@ impl Default for Config {
         Self {
             http_addr: "127.0.0.1:7140".to_owned(),
             auth: chatflow_authn::VerifierConfig::default(),
+            router_url: None,
+            groups_url: None,
+            internal_secret: None,
             max_frame_bytes: 64 * 1024,
             max_resume_conversations: 1000,
             hello_timeout_secs: 10,

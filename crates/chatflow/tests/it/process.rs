@@ -16,6 +16,9 @@ pub struct Fleet {
     pub config_http: String,
     pub auth_http: String,
     pub profile_http: String,
+    pub groups_http: String,
+    pub router_http: String,
+    pub gateway_ws: String,
     /// Every later stdout line, in order.
     lines: mpsc::UnboundedReceiver<String>,
 }
@@ -35,6 +38,16 @@ impl Fleet {
             .env("CHATFLOW_SERVICES__PROFILE__HTTP_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__GROUPS__HTTP_ADDR", "127.0.0.1:0")
             .env("CHATFLOW_SERVICES__GROUPS__GRPC_ADDR", "127.0.0.1:0")
+            .env(
+                "CHATFLOW_SERVICES__MESSAGE_ROUTER__HTTP_ADDR",
+                "127.0.0.1:0",
+            )
+            .env(
+                "CHATFLOW_SERVICES__MESSAGE_ROUTER__GRPC_ADDR",
+                "127.0.0.1:0",
+            )
+            .env("CHATFLOW_SERVICES__GATEWAY__HTTP_ADDR", "127.0.0.1:0")
+            .env("CHATFLOW_SERVICES__GATEWAY__DRAIN_DEADLINE_SECS", "1")
             .env("RUST_LOG", "warn,chatflow_auth=info")
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -49,6 +62,7 @@ impl Fleet {
                 let _ = tx.send(line);
             }
         });
+        let mut urls = std::collections::HashMap::new();
         let (mut ops, mut config_http, mut auth_http, mut profile_http) = (None, None, None, None);
         let banner = async {
             while let Some(line) = lines.recv().await {
@@ -60,6 +74,9 @@ impl Fleet {
                     ["config", "http", url] => config_http = Some((*url).to_owned()),
                     ["auth", "http", url] => auth_http = Some((*url).to_owned()),
                     ["profile", "http", url] => profile_http = Some((*url).to_owned()),
+                    [service, protocol, url] => {
+                        urls.insert(format!("{service} {protocol}"), (*url).to_owned());
+                    }
                     ["Press", ..] => return,
                     _ => {}
                 }
@@ -74,6 +91,11 @@ impl Fleet {
             config_http: config_http.expect("banner lacks config url"),
             auth_http: auth_http.expect("banner lacks auth url"),
             profile_http: profile_http.expect("banner lacks profile url"),
+            groups_http: urls.remove("groups http").expect("banner lacks groups url"),
+            router_http: urls
+                .remove("message-router http")
+                .expect("banner lacks router url"),
+            gateway_ws: urls.remove("gateway ws").expect("banner lacks gateway url"),
             lines,
         }
     }

@@ -210,6 +210,7 @@ impl TestGateway {
                 cache: cache.clone(),
                 verifier: issuer.verifier(cache.clone()),
                 messages: router.clone(),
+                fanout: None,
             },
         );
         let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -7,7 +7,6 @@
 
 mod app;
 mod suite;
-mod support;
 
 mod embedded {
     crate::gateway_suite!(chatflow_testkit::BackendKind::Embedded);

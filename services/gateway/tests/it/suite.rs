@@ -7,7 +7,7 @@ macro_rules! gateway_suite {
         use serde_json::json;
 
         use $crate::app::{ALICE, BOB, CHAT, EVE, TestGateway, test_config};
-        use $crate::support::Client;
+        use chatflow_testkit::ws::Client;
 
         fn send(id: &str, client_msg_id: &str, text: &str) -> serde_json::Value {
             json!({"type": "send", "id": id, "conversation_id": CHAT, "client_msg_id": client_msg_id, "text": text})

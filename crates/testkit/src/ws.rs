@@ -1,4 +1,6 @@
-//! A WebSocket client written from `docs/protocol.md`, on tokio-tungstenite.
+//! A WebSocket client for the gateway, written from `docs/protocol.md`
+//! (tokio-tungstenite): connect with the subprotocol, say hello, send and
+//! read JSON frames, observe the close code.
 
 use std::time::Duration;
 
@@ -52,10 +54,12 @@ impl Client {
         (client, welcome)
     }
 
+    /// Sends one JSON frame.
     pub async fn send(&mut self, frame: Value) {
         self.send_text(frame.to_string()).await;
     }
 
+    /// Sends raw text, valid JSON or not.
     pub async fn send_text(&mut self, text: String) {
         self.ws.send(Message::Text(text.into())).await.unwrap();
     }
@@ -116,6 +120,8 @@ impl Client {
 /// A received frame.
 #[derive(Debug)]
 pub enum Frame {
+    /// A text frame, parsed.
     Json(Value),
+    /// The close code and reason (1006 when the socket just went away).
     Closed(u16, String),
 }

@@ -1,0 +1,168 @@
+//! Real-time messaging through `chatflow up`, as a client sees it: accounts
+//! from auth, a group from the groups service, messages over the gateway's
+//! WebSocket stored by the router and fanned out live to every member, and
+//! history over REST.
+
+use chatflow_testkit::ws::Client;
+use serde_json::{Value, json};
+
+use crate::process::Fleet;
+
+/// Registers, verifies and logs in `email`; returns (user id, access token).
+async fn account(fleet: &mut Fleet, email: &str) -> (String, String) {
+    let client = reqwest::Client::new();
+    let auth = fleet.auth_http.clone();
+    let credentials = json!({"email": email, "password": "correct horse battery"});
+    let registered = client
+        .post(format!("{auth}/v1/auth/register"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), 202);
+    let code = fleet.next_code().await;
+    let verified = client
+        .post(format!("{auth}/v1/auth/verify"))
+        .json(&json!({"email": email, "code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verified.status(), 204);
+    let login: Value = client
+        .post(format!("{auth}/v1/auth/login"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        login["user_id"].as_str().unwrap().to_owned(),
+        login["access_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn send(id: &str, conversation: &str, text: &str) -> Value {
+    json!({"type": "send", "id": id, "conversation_id": conversation, "client_msg_id": format!("m-{id}"), "text": text})
+}
+
+#[tokio::test]
+async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
+    let data = tempfile::tempdir().unwrap();
+    let mut fleet = Fleet::up(data.path()).await;
+    let (ada_id, ada) = account(&mut fleet, "ada@example.com").await;
+    let (bo_id, bo) = account(&mut fleet, "bo@example.com").await;
+    let (_, eve) = account(&mut fleet, "eve@example.com").await;
+    let http = reqwest::Client::new();
+
+    let group: Value = http
+        .post(format!("{}/v1/groups", fleet.groups_http))
+        .bearer_auth(&ada)
+        .json(&json!({"name": "Lunch", "member_ids": [bo_id]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let group_id = group["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{group}"))
+        .to_owned();
+
+    let (mut ada_ws, _) = Client::hello(&fleet.gateway_ws, &ada, json!({})).await;
+    let (mut bo_ws, _) = Client::hello(&fleet.gateway_ws, &bo, json!({})).await;
+    ada_ws.send(send("s1", &group_id, "pizza?")).await;
+    let ack = ada_ws.recv_type("ack").await;
+    assert_eq!(
+        (ack["id"].as_str(), ack["duplicate"].as_bool()),
+        (Some("s1"), Some(false))
+    );
+    let seq = ack["seq"].as_u64().unwrap();
+    // Bob gets it live, in the conversation's order, with its author.
+    let message = loop {
+        let frame = bo_ws.recv_type("message").await;
+        if frame["message"]["kind"] == "text" {
+            break frame["message"].clone();
+        }
+    };
+    assert_eq!(
+        (
+            message["seq"].as_u64(),
+            message["sender_id"].as_str(),
+            message["text"].as_str()
+        ),
+        (Some(seq), Some(ada_id.as_str()), Some("pizza?"))
+    );
+    // The same over REST history, for members only.
+    let history = format!(
+        "{}/v1/conversations/{group_id}/messages?after=0",
+        fleet.router_http
+    );
+    let page: Value = http
+        .get(&history)
+        .bearer_auth(&bo)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["text"] == "pizza?"),
+        "{page}"
+    );
+    assert_eq!(
+        http.get(&history)
+            .bearer_auth(&eve)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let (mut eve_ws, _) = Client::hello(&fleet.gateway_ws, &eve, json!({})).await;
+    eve_ws.send(send("e1", &group_id, "hi all")).await;
+    assert_eq!(eve_ws.recv_type("error").await["code"], "forbidden");
+
+    // A direct conversation, opened by Bob, reaches Ada's live session.
+    let direct: Value = http
+        .post(format!("{}/v1/groups/direct", fleet.groups_http))
+        .bearer_auth(&bo)
+        .json(&json!({"user_id": ada_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let direct_id = direct["conversation_id"]
+        .as_str()
+        .or(direct["id"].as_str())
+        .unwrap_or_else(|| panic!("{direct}"))
+        .to_owned();
+    bo_ws.send(send("d1", &direct_id, "just us")).await;
+    assert_eq!(bo_ws.recv_type("ack").await["seq"], 1);
+    // Ada's own group message reached her session first (senders get their
+    // messages in order like everyone); then Bob's direct one.
+    let received = loop {
+        let frame = ada_ws.recv_type("message").await;
+        if frame["message"]["conversation_id"] == direct_id.as_str() {
+            break frame;
+        }
+        assert_eq!(frame["message"]["conversation_id"], group_id.as_str());
+    };
+    assert_eq!(
+        (
+            received["message"]["seq"].as_u64(),
+            received["message"]["text"].as_str()
+        ),
+        (Some(1), Some("just us"))
+    );
+    fleet.stop().await;
+}

@@ -1,0 +1,100 @@
+//! Plugs the gateway into the platform (`chatflow up`, `chatflow-gateway`).
+//!
+//! In one process the gateway calls the router and the groups service
+//! directly; with `router_url` / `groups_url` set it calls them over gRPC,
+//! signing each call with the fleet's service identity.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chatflow_groups_client::{CacheOptions, CachedGroups, GroupsClientRef, GrpcGroupsClient};
+use chatflow_message_router::{GrpcRouterClient, RouterClientRef};
+use chatflow_platform::{Endpoint, Platform, PlatformError, Reach, ServiceLauncher};
+
+use crate::adapters::{GroupsMembers, RouterPort};
+use crate::fanout::UNDELIVERED_TOPIC;
+use crate::{Config, Deps, FanoutDeps, GatewayService, Listeners};
+
+const NAME: &str = "gateway";
+/// Partitions of `chatflow.messages.undelivered` (keyed by conversation).
+const UNDELIVERED_PARTITIONS: u32 = 8;
+
+/// Starts a gateway node on a platform.
+pub struct GatewayLauncher;
+
+#[async_trait]
+impl ServiceLauncher for GatewayLauncher {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn launch(&self, platform: &Platform) -> Result<Vec<Endpoint>, PlatformError> {
+        let config: Config = platform.service_config(NAME)?;
+        let bus = platform.bus().clone();
+        bus.ensure_topic(UNDELIVERED_TOPIC, UNDELIVERED_PARTITIONS)
+            .await
+            .map_err(|e| PlatformError::service(NAME, e))?;
+        let identity = || platform.service_identity(NAME, config.internal_secret.as_ref());
+        let router = match &config.router_url {
+            Some(url) => {
+                let client = GrpcRouterClient::connect_lazy(url, identity()?).map_err(|e| {
+                    PlatformError::Config(format!("services.gateway.router_url: {e}"))
+                })?;
+                Reach::Remote(Arc::new(client) as RouterClientRef)
+            }
+            None => Reach::InProcess(platform.handles().clone()),
+        };
+        let groups = match &config.groups_url {
+            Some(url) => {
+                let client = GrpcGroupsClient::connect_lazy(url, &identity()?).map_err(|e| {
+                    PlatformError::Config(format!("services.gateway.groups_url: {e}"))
+                })?;
+                let cached = CachedGroups::spawn(
+                    Arc::new(client) as GroupsClientRef,
+                    bus.clone(),
+                    CacheOptions::default(),
+                    platform.shutdown().token(),
+                )
+                .await
+                .map_err(|e| PlatformError::service(NAME, e))?;
+                Reach::Remote(Arc::new(cached) as GroupsClientRef)
+            }
+            None => Reach::InProcess(platform.handles().clone()),
+        };
+        let http_addr = config.http_addr.clone();
+        let verifier = platform.token_verifier(NAME, &config.auth)?;
+        let service = GatewayService::build(
+            config,
+            Deps {
+                cache: platform.cache().clone(),
+                verifier,
+                messages: Arc::new(RouterPort::new(router)),
+                fanout: Some(FanoutDeps {
+                    bus,
+                    members: Arc::new(GroupsMembers::new(groups)),
+                }),
+            },
+        );
+        let http = chatflow_runtime::serve::bind(&http_addr)
+            .await
+            .map_err(|e| PlatformError::Bind {
+                addr: http_addr.clone(),
+                reason: e.to_string(),
+            })?;
+        let url = http
+            .local_addr()
+            .map(|a| format!("ws://{a}/v1/ws"))
+            .unwrap_or_default();
+        let token = platform.shutdown().token();
+        platform.shutdown().spawn(NAME, async move {
+            if let Err(err) = service.run(Listeners { http }, token).await {
+                tracing::error!(error = %err, "gateway stopped with an error");
+            }
+        });
+        Ok(vec![Endpoint {
+            service: NAME,
+            protocol: "ws",
+            url,
+        }])
+    }
+}
