@@ -8,10 +8,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chatflow_groups_client::{CacheOptions, CachedGroups, GroupsClientRef, GrpcGroupsClient};
+use chatflow_groups_client::{
+    CacheOptions, CachedGroups, GroupsClientRef, GrpcGroupsClient, MEMBERSHIP_CHANGED_PARTITIONS,
+    MEMBERSHIP_CHANGED_TOPIC,
+};
 use chatflow_platform::{Endpoint, Platform, PlatformError, Reach, ServiceLauncher};
 
 use crate::events::{TOPIC_PARTITIONS, TOPICS};
+use crate::notices::MembershipNotices;
 use crate::{Config, Deps, GroupsMembership, Listeners, RouterHandle, RouterService};
 
 const NAME: &str = "message-router";
@@ -54,7 +58,7 @@ impl ServiceLauncher for RouterLauncher {
         let membership = GroupsMembership::new(groups);
         let deps = Deps {
             kv: platform.kv().await?,
-            bus,
+            bus: bus.clone(),
             cache: platform.cache().clone(),
             membership: Arc::new(membership),
             verifier: platform.token_verifier(NAME, &config.auth)?,
@@ -66,6 +70,19 @@ impl ServiceLauncher for RouterLauncher {
             .map_err(|e| PlatformError::service(NAME, e))?;
         // Gateways (and other services) in this process call it without the network.
         platform.handles().publish(RouterHandle(service.client()));
+        // Membership changes become system notices in each conversation's order.
+        bus.ensure_topic(MEMBERSHIP_CHANGED_TOPIC, MEMBERSHIP_CHANGED_PARTITIONS)
+            .await
+            .map_err(|e| PlatformError::service(NAME, e))?;
+        let notices = MembershipNotices::new(service.client());
+        let (notices_bus, notices_stop) = (bus.clone(), platform.shutdown().token());
+        platform
+            .shutdown()
+            .spawn("message-router-notices", async move {
+                if let Err(err) = notices.run(notices_bus, notices_stop).await {
+                    tracing::error!(error = %err, "membership notices stopped");
+                }
+            });
         let listeners = Listeners {
             http: bind(&http_addr).await?,
             grpc: bind(&grpc_addr).await?,

@@ -28,6 +28,7 @@ mod launcher;
 pub mod membership;
 mod metrics;
 mod model;
+pub mod notices;
 mod relay;
 mod rest;
 mod sequencer;

@@ -72,7 +72,8 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
         .to_owned();
 
     let (mut ada_ws, _) = Client::hello(&fleet.gateway_ws, &ada, json!({})).await;
-    let (mut bo_ws, _) = Client::hello(&fleet.gateway_ws, &bo, json!({})).await;
+    // A client that learns of a conversation follows it from its start.
+    let (mut bo_ws, _) = Client::hello(&fleet.gateway_ws, &bo, json!({&group_id: 0})).await;
     ada_ws.send(send("s1", &group_id, "pizza?")).await;
     let ack = ada_ws.recv_type("ack").await;
     assert_eq!(
@@ -80,13 +81,20 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
         (Some("s1"), Some(false))
     );
     let seq = ack["seq"].as_u64().unwrap();
-    // Bob gets it live, in the conversation's order, with its author.
-    let message = loop {
-        let frame = bo_ws.recv_type("message").await;
-        if frame["message"]["kind"] == "text" {
-            break frame["message"].clone();
-        }
-    };
+    // Bob gets the group's creation notice, then the message, live and in
+    // the conversation's order.
+    let notice = bo_ws.recv_type("message").await["message"].clone();
+    assert_eq!(
+        (notice["kind"].as_str(), notice["seq"].as_u64()),
+        (Some("system"), Some(1)),
+        "{notice}"
+    );
+    let body: Value = serde_json::from_str(notice["text"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (body["event"].as_str(), body["actor_id"].as_str()),
+        (Some("created"), Some(ada_id.as_str()))
+    );
+    let message = bo_ws.recv_type("message").await["message"].clone();
     assert_eq!(
         (
             message["seq"].as_u64(),
@@ -147,22 +155,64 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
         .unwrap_or_else(|| panic!("{direct}"))
         .to_owned();
     bo_ws.send(send("d1", &direct_id, "just us")).await;
-    assert_eq!(bo_ws.recv_type("ack").await["seq"], 1);
+    // Seq 1 of the new conversation is its creation notice.
+    let direct_seq = bo_ws.recv_type("ack").await["seq"].as_u64().unwrap();
     // Ada's own group message reached her session first (senders get their
     // messages in order like everyone); then Bob's direct one.
     let received = loop {
         let frame = ada_ws.recv_type("message").await;
-        if frame["message"]["conversation_id"] == direct_id.as_str() {
+        if frame["message"]["conversation_id"] == direct_id.as_str()
+            && frame["message"]["kind"] == "text"
+        {
             break frame;
         }
-        assert_eq!(frame["message"]["conversation_id"], group_id.as_str());
     };
     assert_eq!(
         (
             received["message"]["seq"].as_u64(),
             received["message"]["text"].as_str()
         ),
-        (Some(1), Some("just us"))
+        (Some(direct_seq), Some("just us"))
+    );
+    // Removed from the group, Bob can neither send, read nor receive.
+    let removed = http
+        .delete(format!(
+            "{}/v1/groups/{group_id}/members/{bo_id}",
+            fleet.groups_http
+        ))
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        removed.status().is_success(),
+        "{}",
+        removed.text().await.unwrap()
+    );
+    bo_ws.send(send("s9", &group_id, "still here?")).await;
+    assert_eq!(bo_ws.recv_type("error").await["code"], "forbidden");
+    assert_eq!(
+        http.get(&history)
+            .bearer_auth(&bo)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    ada_ws.send(send("s2", &group_id, "without bo")).await;
+    let after = ada_ws.recv_type("ack").await["seq"].as_u64().unwrap();
+    loop {
+        let frame = ada_ws.recv_type("message").await;
+        if frame["message"]["seq"].as_u64() == Some(after) {
+            break;
+        }
+    }
+    bo_ws.send(json!({"type": "ping", "id": "p9"})).await;
+    let next = bo_ws.recv().await;
+    assert_eq!(
+        next["type"], "pong",
+        "a removed member still received {next}"
     );
     fleet.stop().await;
 }
