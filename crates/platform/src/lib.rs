@@ -22,7 +22,7 @@ pub use error::PlatformError;
 pub use flags::ConfigFlags;
 pub use fleet::run_fleet;
 pub use handles::{Handles, Reach};
-pub use launcher::{Endpoint, ServiceLauncher};
+pub use launcher::{Endpoint, ServiceLauncher, bind};
 pub use platform::Platform;
 pub use secrets::{
     INTERNAL_SECRET_FILE, OPERATOR_TOKEN_FILE, SecretSpec, check_operator_token, random_hex,

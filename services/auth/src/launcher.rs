@@ -49,27 +49,15 @@ impl ServiceLauncher for AuthLauncher {
         platform
             .handles()
             .publish(AuthKeys(std::sync::Arc::new(service.jwks_source())));
-        let http = chatflow_runtime::serve::bind(&http_addr)
-            .await
-            .map_err(|e| PlatformError::Bind {
-                addr: http_addr.clone(),
-                reason: e.to_string(),
-            })?;
-        let url = http
-            .local_addr()
-            .map(|a| format!("http://{a}"))
-            .unwrap_or_default();
+        let http = chatflow_platform::bind(&http_addr).await?;
+        let endpoint = Endpoint::of(NAME, "http", &http, "http", "");
         let token = platform.shutdown().token();
         platform.shutdown().spawn(NAME, async move {
             if let Err(err) = service.run(Listeners { http }, token).await {
                 tracing::error!(error = %err, "auth service stopped with an error");
             }
         });
-        Ok(vec![Endpoint {
-            service: NAME,
-            protocol: "http",
-            url,
-        }])
+        Ok(vec![endpoint])
     }
 }
 

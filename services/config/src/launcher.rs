@@ -35,12 +35,12 @@ impl ServiceLauncher for ConfigLauncher {
         // Flag followers in this process read straight from the service.
         platform.handles().publish(ConfigFlags(service.source()));
         let listeners = Listeners {
-            http: bind(&config.http_addr).await?,
-            grpc: bind(&config.grpc_addr).await?,
+            http: chatflow_platform::bind(&config.http_addr).await?,
+            grpc: chatflow_platform::bind(&config.grpc_addr).await?,
         };
         let endpoints = vec![
-            endpoint("http", &listeners.http, "http"),
-            endpoint("grpc", &listeners.grpc, "http"),
+            Endpoint::of(NAME, "http", &listeners.http, "http", ""),
+            Endpoint::of(NAME, "grpc", &listeners.grpc, "http", ""),
         ];
         let token = platform.shutdown().token();
         platform.shutdown().spawn(NAME, async move {
@@ -66,25 +66,4 @@ fn admin_token(config: &Config, platform: &Platform) -> Result<String, PlatformE
         chatflow_platform::random_hex,
         check_operator_token,
     )
-}
-
-async fn bind(addr: &str) -> Result<tokio::net::TcpListener, PlatformError> {
-    chatflow_runtime::serve::bind(addr)
-        .await
-        .map_err(|e| PlatformError::Bind {
-            addr: addr.to_owned(),
-            reason: e.to_string(),
-        })
-}
-
-fn endpoint(protocol: &'static str, listener: &tokio::net::TcpListener, scheme: &str) -> Endpoint {
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    Endpoint {
-        service: NAME,
-        protocol,
-        url: format!("{scheme}://{addr}"),
-    }
 }

@@ -75,26 +75,14 @@ impl ServiceLauncher for GatewayLauncher {
                 }),
             },
         );
-        let http = chatflow_runtime::serve::bind(&http_addr)
-            .await
-            .map_err(|e| PlatformError::Bind {
-                addr: http_addr.clone(),
-                reason: e.to_string(),
-            })?;
-        let url = http
-            .local_addr()
-            .map(|a| format!("ws://{a}/v1/ws"))
-            .unwrap_or_default();
+        let http = chatflow_platform::bind(&http_addr).await?;
+        let endpoint = Endpoint::of(NAME, "ws", &http, "ws", "/v1/ws");
         let token = platform.shutdown().token();
         platform.shutdown().spawn(NAME, async move {
             if let Err(err) = service.run(Listeners { http }, token).await {
                 tracing::error!(error = %err, "gateway stopped with an error");
             }
         });
-        Ok(vec![Endpoint {
-            service: NAME,
-            protocol: "ws",
-            url,
-        }])
+        Ok(vec![endpoint])
     }
 }

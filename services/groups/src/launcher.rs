@@ -32,8 +32,8 @@ impl ServiceLauncher for GroupsLauncher {
             identity,
         };
         let listeners = Listeners {
-            http: bind(&config.http_addr).await?,
-            grpc: bind(&config.grpc_addr).await?,
+            http: chatflow_platform::bind(&config.http_addr).await?,
+            grpc: chatflow_platform::bind(&config.grpc_addr).await?,
         };
         let service = GroupsService::build(config, deps)
             .await
@@ -41,8 +41,8 @@ impl ServiceLauncher for GroupsLauncher {
         // The router and gateway in this process ask the service directly.
         platform.handles().publish(LocalGroups(service.client()));
         let endpoints = vec![
-            endpoint("http", &listeners.http),
-            endpoint("grpc", &listeners.grpc),
+            Endpoint::of(NAME, "http", &listeners.http, "http", ""),
+            Endpoint::of(NAME, "grpc", &listeners.grpc, "http", ""),
         ];
         let token = platform.shutdown().token();
         platform.shutdown().spawn(NAME, async move {
@@ -72,25 +72,4 @@ fn invite_key(config: &Config, platform: &Platform) -> Result<String, PlatformEr
                 .map_err(|e| e.to_string())
         },
     )
-}
-
-async fn bind(addr: &str) -> Result<tokio::net::TcpListener, PlatformError> {
-    chatflow_runtime::serve::bind(addr)
-        .await
-        .map_err(|e| PlatformError::Bind {
-            addr: addr.to_owned(),
-            reason: e.to_string(),
-        })
-}
-
-fn endpoint(protocol: &'static str, listener: &tokio::net::TcpListener) -> Endpoint {
-    let url = listener
-        .local_addr()
-        .map(|a| format!("http://{a}"))
-        .unwrap_or_default();
-    Endpoint {
-        service: NAME,
-        protocol,
-        url,
-    }
 }

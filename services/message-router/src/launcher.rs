@@ -84,12 +84,12 @@ impl ServiceLauncher for RouterLauncher {
                 }
             });
         let listeners = Listeners {
-            http: bind(&http_addr).await?,
-            grpc: bind(&grpc_addr).await?,
+            http: chatflow_platform::bind(&http_addr).await?,
+            grpc: chatflow_platform::bind(&grpc_addr).await?,
         };
         let endpoints = vec![
-            endpoint("http", &listeners.http),
-            endpoint("grpc", &listeners.grpc),
+            Endpoint::of(NAME, "http", &listeners.http, "http", ""),
+            Endpoint::of(NAME, "grpc", &listeners.grpc, "http", ""),
         ];
         let token = platform.shutdown().token();
         platform.shutdown().spawn(NAME, async move {
@@ -98,26 +98,5 @@ impl ServiceLauncher for RouterLauncher {
             }
         });
         Ok(endpoints)
-    }
-}
-
-async fn bind(addr: &str) -> Result<tokio::net::TcpListener, PlatformError> {
-    chatflow_runtime::serve::bind(addr)
-        .await
-        .map_err(|e| PlatformError::Bind {
-            addr: addr.to_owned(),
-            reason: e.to_string(),
-        })
-}
-
-fn endpoint(protocol: &'static str, listener: &tokio::net::TcpListener) -> Endpoint {
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    Endpoint {
-        service: NAME,
-        protocol,
-        url: format!("http://{addr}"),
     }
 }

@@ -28,25 +28,13 @@ impl ServiceLauncher for RateLimitLauncher {
         };
         let service =
             RateLimitService::build(config, deps).map_err(|e| PlatformError::service(NAME, e))?;
-        let grpc = chatflow_runtime::serve::bind(&grpc_addr)
-            .await
-            .map_err(|e| PlatformError::Bind {
-                addr: grpc_addr.clone(),
-                reason: e.to_string(),
-            })?;
-        let url = grpc
-            .local_addr()
-            .map(|a| format!("http://{a}"))
-            .unwrap_or_default();
+        let grpc = chatflow_platform::bind(&grpc_addr).await?;
+        let endpoint = Endpoint::of(NAME, "grpc", &grpc, "http", "");
         let token = platform.shutdown().token();
         platform
             .shutdown()
             .spawn(NAME, service.run(Listeners { grpc }, token));
-        Ok(vec![Endpoint {
-            service: NAME,
-            protocol: "grpc",
-            url,
-        }])
+        Ok(vec![endpoint])
     }
 }
 

@@ -73,40 +73,8 @@ async fn an_operator_account_manages_flags_with_its_access_token() {
     let mut fleet = Fleet::up(data.path()).await;
     let client = reqwest::Client::new();
     let auth = fleet.auth_http.clone();
-    let credentials = json!({"email": "ops@example.com", "password": "correct horse battery"});
-    let registered = client
-        .post(format!("{auth}/v1/auth/register"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 202);
-    let code = fleet.next_code().await;
-    let verified = client
-        .post(format!("{auth}/v1/auth/verify"))
-        .json(&json!({"email": "ops@example.com", "code": code}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(verified.status(), 204, "{}", verified.text().await.unwrap());
-    let login = |creds: serde_json::Value| {
-        let client = client.clone();
-        let url = format!("{auth}/v1/auth/login");
-        async move {
-            let body: serde_json::Value = client
-                .post(url)
-                .json(&creds)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["access_token"].as_str().unwrap().to_owned()
-        }
-    };
+    let (_, user_token) = fleet.account("ops@example.com").await;
     let flags = format!("{}/v1/flags", fleet.config_http);
-    let user_token = login(credentials.clone()).await;
     let denied = client
         .get(&flags)
         .bearer_auth(&user_token)
@@ -135,7 +103,10 @@ async fn an_operator_account_manages_flags_with_its_access_token() {
         .await
         .unwrap();
     assert_eq!(granted.status(), 200);
-    let access = login(credentials).await;
+    let access = fleet.login("ops@example.com").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let spec = json!({"kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "on", "enabled": true});
     let created = client
         .post(&flags)

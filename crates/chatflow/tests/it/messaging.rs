@@ -8,41 +8,6 @@ use serde_json::{Value, json};
 
 use crate::process::Fleet;
 
-/// Registers, verifies and logs in `email`; returns (user id, access token).
-async fn account(fleet: &mut Fleet, email: &str) -> (String, String) {
-    let client = reqwest::Client::new();
-    let auth = fleet.auth_http.clone();
-    let credentials = json!({"email": email, "password": "correct horse battery"});
-    let registered = client
-        .post(format!("{auth}/v1/auth/register"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(registered.status(), 202);
-    let code = fleet.next_code().await;
-    let verified = client
-        .post(format!("{auth}/v1/auth/verify"))
-        .json(&json!({"email": email, "code": code}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(verified.status(), 204);
-    let login: Value = client
-        .post(format!("{auth}/v1/auth/login"))
-        .json(&credentials)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        login["user_id"].as_str().unwrap().to_owned(),
-        login["access_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 fn send(id: &str, conversation: &str, text: &str) -> Value {
     json!({"type": "send", "id": id, "conversation_id": conversation, "client_msg_id": format!("m-{id}"), "text": text})
 }
@@ -51,9 +16,9 @@ fn send(id: &str, conversation: &str, text: &str) -> Value {
 async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
     let data = tempfile::tempdir().unwrap();
     let mut fleet = Fleet::up(data.path()).await;
-    let (ada_id, ada) = account(&mut fleet, "ada@example.com").await;
-    let (bo_id, bo) = account(&mut fleet, "bo@example.com").await;
-    let (_, eve) = account(&mut fleet, "eve@example.com").await;
+    let (ada_id, ada) = fleet.account("ada@example.com").await;
+    let (bo_id, bo) = fleet.account("bo@example.com").await;
+    let (_, eve) = fleet.account("eve@example.com").await;
     let http = reqwest::Client::new();
 
     let group: Value = http

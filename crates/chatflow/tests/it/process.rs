@@ -9,6 +9,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
+/// The password of every test account.
+pub const PASSWORD: &str = "correct horse battery";
+
 /// A running `chatflow up` and the URLs its banner printed.
 pub struct Fleet {
     child: Child,
@@ -119,6 +122,47 @@ impl Fleet {
         tokio::time::timeout(Duration::from_secs(10), find)
             .await
             .expect("no verification code logged")
+    }
+
+    /// Registers, verifies and logs in `email` with the test password;
+    /// returns (user id, access token).
+    pub async fn account(&mut self, email: &str) -> (String, String) {
+        let client = reqwest::Client::new();
+        let auth = self.auth_http.clone();
+        let credentials = serde_json::json!({"email": email, "password": PASSWORD});
+        let registered = client
+            .post(format!("{auth}/v1/auth/register"))
+            .json(&credentials)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(registered.status(), 202);
+        let code = self.next_code().await;
+        let verified = client
+            .post(format!("{auth}/v1/auth/verify"))
+            .json(&serde_json::json!({"email": email, "code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(verified.status(), 204);
+        let session = self.login(email).await;
+        (
+            session["user_id"].as_str().unwrap().to_owned(),
+            session["access_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Logs in `email` with the test password; returns the token pair.
+    pub async fn login(&self, email: &str) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/v1/auth/login", self.auth_http))
+            .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Sends SIGTERM and waits for a clean exit.
