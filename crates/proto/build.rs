@@ -31,6 +31,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &protos,
         std::slice::from_ref(&root),
     )?;
+    // Each file, not only the directory: a directory's timestamp does not
+    // change when a file in it is edited.
+    for proto in &protos {
+        println!("cargo:rerun-if-changed={}", proto.display());
+    }
     println!("cargo:rerun-if-changed={}", root.display());
     Ok(())
 }

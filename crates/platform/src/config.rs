@@ -66,6 +66,10 @@ pub struct BackendsConfig {
     pub schema_prefix: String,
     /// Prepended to every topic and consumer group.
     pub topic_prefix: Option<String>,
+    /// Prepended to every cache key.
+    pub cache_prefix: Option<String>,
+    /// Prepended to every message/event store table.
+    pub table_prefix: String,
 }
 
 impl PlatformConfig {

@@ -63,7 +63,11 @@ impl Platform {
         tracing::info!(backend = bus.backend(), "event bus connected");
         // One cache handle per process: in-process pub/sub only reaches
         // subscribers of the same handle.
-        let cache = chatflow_cache::connect(&config.cache_url(), CacheOptions::default())
+        let cache_options = CacheOptions {
+            key_prefix: config.backends.cache_prefix.clone(),
+            ..CacheOptions::default()
+        };
+        let cache = chatflow_cache::connect(&config.cache_url(), cache_options)
             .await
             .map_err(|e| PlatformError::Backend {
                 backend: "cache",
@@ -108,7 +112,11 @@ impl Platform {
         let store = self
             .kv
             .get_or_try_init(|| async {
-                chatflow_kv::connect(&url, KvOptions::default())
+                let options = KvOptions {
+                    table_prefix: self.config.backends.table_prefix.clone(),
+                    ..KvOptions::default()
+                };
+                chatflow_kv::connect(&url, options)
                     .await
                     .map_err(|e| PlatformError::Backend {
                         backend: "message/event store",

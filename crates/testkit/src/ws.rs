@@ -43,6 +43,37 @@ impl Client {
         Self { ws }
     }
 
+    /// Connects and says hello, or says why not (server down, refused, closed).
+    pub async fn try_hello(
+        ws_url: &str,
+        token: &str,
+        resume: Value,
+    ) -> Result<(Self, Value), String> {
+        let mut request = ws_url.into_client_request().map_err(|e| e.to_string())?;
+        let protocols = format!("chatflow.v1, access_token.{token}");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(&protocols).map_err(|e| e.to_string())?,
+        );
+        let (ws, _) = tokio::time::timeout(FRAME_WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .map_err(|_| "no upgrade in time".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let mut client = Self { ws };
+        client
+            .send(json!({"type": "hello", "id": "h1", "resume": resume}))
+            .await;
+        match client.try_next(FRAME_WAIT).await {
+            Some(Frame::Json(welcome)) if welcome["type"] == "welcome" => Ok((client, welcome)),
+            other => Err(format!("no welcome: {other:?}")),
+        }
+    }
+
+    /// The next frame within `wait`; `None` when nothing came in time.
+    pub async fn try_next(&mut self, wait: Duration) -> Option<Frame> {
+        tokio::time::timeout(wait, self.next_frame()).await.ok()
+    }
+
     /// Connects and says hello with `token` in the header; returns the welcome.
     pub async fn hello(ws_url: &str, token: &str, resume: Value) -> (Self, Value) {
         let mut client = Self::connect(ws_url, Some(token)).await;
@@ -52,6 +83,14 @@ impl Client {
         let welcome = client.recv().await;
         assert_eq!(welcome["type"], "welcome", "{welcome}");
         (client, welcome)
+    }
+
+    /// Sends one JSON frame; false when the connection is gone.
+    pub async fn try_send(&mut self, frame: &Value) -> bool {
+        self.ws
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .is_ok()
     }
 
     /// Sends one JSON frame.
@@ -82,12 +121,14 @@ impl Client {
         }
     }
 
-    /// The next text frame or the close.
+    /// The next text frame or the close; panics after [`FRAME_WAIT`].
     pub async fn next(&mut self) -> Frame {
+        self.try_next(FRAME_WAIT).await.expect("no frame in time")
+    }
+
+    async fn next_frame(&mut self) -> Frame {
         loop {
-            let next = tokio::time::timeout(FRAME_WAIT, self.ws.next())
-                .await
-                .expect("no frame in time");
+            let next = self.ws.next().await;
             match next {
                 Some(Ok(Message::Text(text))) => {
                     return Frame::Json(serde_json::from_str(&text).unwrap());

@@ -104,12 +104,8 @@ impl GatewayService {
             fanout,
         } = self;
         let stop_node = CancellationToken::new();
-        let fanout_task = match fanout {
-            Some(deps) => {
-                Some(spawn_fanout(deps, shared.registry.clone(), stop_node.clone()).await?)
-            }
-            None => None,
-        };
+        let fanout_task =
+            fanout.map(|deps| spawn_fanout(deps, shared.registry.clone(), stop_node.clone()));
         let (subscribed, on_subscribed) = tokio::sync::oneshot::channel();
         let hub_task = tokio::spawn({
             let (hub, registry, stop) = (
@@ -155,32 +151,35 @@ impl GatewayService {
     }
 }
 
-/// Joins the fan-out consumer group before serving.
-async fn spawn_fanout(
+/// Runs this node's share of the fan-out in the background: joining a
+/// consumer group can take a rebalance (seconds, longer after a crashed
+/// member), and connections must not wait for it — what they miss meanwhile
+/// they get from the store on the next message or resume.
+fn spawn_fanout(
     deps: FanoutDeps,
     registry: Registry,
     stop: CancellationToken,
-) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    let topics: Vec<String> = MESSAGE_TOPICS.iter().map(|t| (*t).to_owned()).collect();
-    let subscription = deps
-        .bus
-        .subscribe(FANOUT_GROUP, &topics)
-        .await
-        .map_err(std::io::Error::other)?;
-    let handler = Fanout::new(registry, deps.members, deps.bus.clone());
-    Ok(tokio::spawn(async move {
-        let result = chatflow_events::run_consumer(
-            subscription,
-            deps.bus,
-            handler,
-            chatflow_events::RetryPolicy::default(),
-            stop,
-        )
-        .await;
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let topics: Vec<String> = MESSAGE_TOPICS.iter().map(|t| (*t).to_owned()).collect();
+        let subscription = tokio::select! {
+            () = stop.cancelled() => return,
+            joined = deps.bus.subscribe(FANOUT_GROUP, &topics) => match joined {
+                Ok(subscription) => subscription,
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot join the fan-out group; this node only serves replays");
+                    return;
+                }
+            },
+        };
+        let handler = Fanout::new(registry, deps.members, deps.bus.clone());
+        let policy = chatflow_events::RetryPolicy::default();
+        let result =
+            chatflow_events::run_consumer(subscription, deps.bus, handler, policy, stop).await;
         if let Err(err) = result {
             tracing::error!(error = %err, "fan-out consumer stopped");
         }
-    }))
+    })
 }
 
 /// `GET /v1/ws`: the WebSocket upgrade.

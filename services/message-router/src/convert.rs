@@ -231,19 +231,19 @@ pub fn history_to_proto(request: &HistoryRequest) -> pb::HistoryRequest {
     pb::HistoryRequest {
         caller: caller_to_proto(&request.caller),
         conversation_id: request.conversation_id.clone(),
-        after_seq: request.after_seq.unwrap_or(0),
-        before_seq: request.before_seq.unwrap_or(0),
+        after_seq: request.after_seq,
+        before_seq: request.before_seq,
         limit: request.limit.unwrap_or(0),
     }
 }
 
-/// `History` from the wire (0 means "unset" for bounds and limit).
+/// `History` from the wire (a limit of 0 means the default).
 pub fn history_from_proto(request: pb::HistoryRequest) -> Result<HistoryRequest, RouterError> {
     Ok(HistoryRequest {
         caller: caller_from_proto(request.caller)?,
         conversation_id: request.conversation_id,
-        after_seq: some_seq(request.after_seq),
-        before_seq: some_seq(request.before_seq),
+        after_seq: request.after_seq,
+        before_seq: request.before_seq,
         limit: (request.limit != 0).then_some(request.limit),
     })
 }

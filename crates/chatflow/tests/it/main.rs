@@ -5,6 +5,8 @@
 
 mod messaging;
 mod process;
+#[cfg(feature = "kafka")]
+mod split;
 
 use process::Fleet;
 use serde_json::json;
@@ -16,7 +18,7 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
     let client = reqwest::Client::new();
     assert_eq!(
         client
-            .get(format!("{}/healthz", fleet.ops))
+            .get(format!("{}/healthz", fleet.url("ops http")))
             .send()
             .await
             .unwrap()
@@ -24,7 +26,7 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
         200
     );
     let ready = client
-        .get(format!("{}/readyz", fleet.ops))
+        .get(format!("{}/readyz", fleet.url("ops http")))
         .send()
         .await
         .unwrap();
@@ -33,7 +35,7 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
     let token = std::fs::read_to_string(data.path().join("operator-token")).unwrap();
     let spec = json!({"kind": "boolean", "variants": {"on": true, "off": false}, "default_variant": "on", "enabled": true});
     let created = client
-        .post(format!("{}/v1/flags", fleet.config_http))
+        .post(format!("{}/v1/flags", fleet.url("config http")))
         .bearer_auth(token.trim())
         .json(&json!({"key": "survives.restart", "spec": spec}))
         .send()
@@ -41,7 +43,7 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
         .unwrap();
     assert_eq!(created.status(), 201);
     let metrics = client
-        .get(format!("{}/metrics", fleet.ops))
+        .get(format!("{}/metrics", fleet.url("ops http")))
         .send()
         .await
         .unwrap()
@@ -56,7 +58,10 @@ async fn up_serves_health_and_keeps_flags_across_a_restart() {
 
     let fleet = Fleet::up(data.path()).await;
     let fetched = client
-        .get(format!("{}/v1/flags/survives.restart", fleet.config_http))
+        .get(format!(
+            "{}/v1/flags/survives.restart",
+            fleet.url("config http")
+        ))
         .bearer_auth(token.trim())
         .send()
         .await
@@ -72,9 +77,9 @@ async fn an_operator_account_manages_flags_with_its_access_token() {
     let data = tempfile::tempdir().unwrap();
     let mut fleet = Fleet::up(data.path()).await;
     let client = reqwest::Client::new();
-    let auth = fleet.auth_http.clone();
+    let auth = fleet.url("auth http").clone();
     let (_, user_token) = fleet.account("ops@example.com").await;
-    let flags = format!("{}/v1/flags", fleet.config_http);
+    let flags = format!("{}/v1/flags", fleet.url("config http"));
     let denied = client
         .get(&flags)
         .bearer_auth(&user_token)
@@ -84,7 +89,7 @@ async fn an_operator_account_manages_flags_with_its_access_token() {
     assert_eq!(denied.status(), 403, "a plain user opened the admin API");
     // The same token works at the profile service, verified in-process.
     let profile = client
-        .patch(format!("{}/v1/profile/me", fleet.profile_http))
+        .patch(format!("{}/v1/profile/me", fleet.url("profile http")))
         .bearer_auth(&user_token)
         .json(&json!({"display_name": "Ops"}))
         .send()

@@ -22,7 +22,7 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
     let http = reqwest::Client::new();
 
     let group: Value = http
-        .post(format!("{}/v1/groups", fleet.groups_http))
+        .post(format!("{}/v1/groups", fleet.url("groups http")))
         .bearer_auth(&ada)
         .json(&json!({"name": "Lunch", "member_ids": [bo_id]}))
         .send()
@@ -36,9 +36,9 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
         .unwrap_or_else(|| panic!("{group}"))
         .to_owned();
 
-    let (mut ada_ws, _) = Client::hello(&fleet.gateway_ws, &ada, json!({})).await;
+    let (mut ada_ws, _) = Client::hello(&fleet.url("gateway ws"), &ada, json!({})).await;
     // A client that learns of a conversation follows it from its start.
-    let (mut bo_ws, _) = Client::hello(&fleet.gateway_ws, &bo, json!({&group_id: 0})).await;
+    let (mut bo_ws, _) = Client::hello(&fleet.url("gateway ws"), &bo, json!({&group_id: 0})).await;
     ada_ws.send(send("s1", &group_id, "pizza?")).await;
     let ack = ada_ws.recv_type("ack").await;
     assert_eq!(
@@ -71,7 +71,7 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
     // The same over REST history, for members only.
     let history = format!(
         "{}/v1/conversations/{group_id}/messages?after=0",
-        fleet.router_http
+        fleet.url("message-router http")
     );
     let page: Value = http
         .get(&history)
@@ -99,13 +99,13 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
             .status(),
         403
     );
-    let (mut eve_ws, _) = Client::hello(&fleet.gateway_ws, &eve, json!({})).await;
+    let (mut eve_ws, _) = Client::hello(&fleet.url("gateway ws"), &eve, json!({})).await;
     eve_ws.send(send("e1", &group_id, "hi all")).await;
     assert_eq!(eve_ws.recv_type("error").await["code"], "forbidden");
 
     // A direct conversation, opened by Bob, reaches Ada's live session.
     let direct: Value = http
-        .post(format!("{}/v1/groups/direct", fleet.groups_http))
+        .post(format!("{}/v1/groups/direct", fleet.url("groups http")))
         .bearer_auth(&bo)
         .json(&json!({"user_id": ada_id}))
         .send()
@@ -114,9 +114,8 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
         .json()
         .await
         .unwrap();
-    let direct_id = direct["conversation_id"]
+    let direct_id = direct["id"]
         .as_str()
-        .or(direct["id"].as_str())
         .unwrap_or_else(|| panic!("{direct}"))
         .to_owned();
     bo_ws.send(send("d1", &direct_id, "just us")).await;
@@ -143,7 +142,7 @@ async fn a_group_chat_and_a_direct_chat_work_end_to_end() {
     let removed = http
         .delete(format!(
             "{}/v1/groups/{group_id}/members/{bo_id}",
-            fleet.groups_http
+            fleet.url("groups http")
         ))
         .bearer_auth(&ada)
         .send()

@@ -1,7 +1,10 @@
-//! Runs `chatflow up` as a child process on free ports and reads its banner
-//! and log (both on stdout).
+//! Runs `chatflow` as child processes on free ports and reads their banners
+//! and logs (both on stdout): `chatflow up` (every service, embedded
+//! backends) or `chatflow serve <services>` with any settings, for split
+//! deployments on real backends.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,75 +15,100 @@ use tokio::sync::mpsc;
 /// The password of every test account.
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A running `chatflow up` and the URLs its banner printed.
+/// Every listener of every service on a free port.
+const PORT_ZERO: [&str; 11] = [
+    "CHATFLOW_SERVICES__CONFIG__HTTP_ADDR",
+    "CHATFLOW_SERVICES__CONFIG__GRPC_ADDR",
+    "CHATFLOW_SERVICES__AUTH__HTTP_ADDR",
+    "CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR",
+    "CHATFLOW_SERVICES__PROFILE__HTTP_ADDR",
+    "CHATFLOW_SERVICES__GROUPS__HTTP_ADDR",
+    "CHATFLOW_SERVICES__GROUPS__GRPC_ADDR",
+    "CHATFLOW_SERVICES__MESSAGE_ROUTER__HTTP_ADDR",
+    "CHATFLOW_SERVICES__MESSAGE_ROUTER__GRPC_ADDR",
+    "CHATFLOW_SERVICES__GATEWAY__HTTP_ADDR",
+    "CHATFLOW_SERVICES__GATEWAY__DRAIN_DEADLINE_SECS",
+];
+
+/// A running `chatflow` process and the URLs its banner printed.
 pub struct Fleet {
     child: Child,
-    pub ops: String,
-    pub config_http: String,
-    pub auth_http: String,
-    pub profile_http: String,
-    pub groups_http: String,
-    pub router_http: String,
-    pub gateway_ws: String,
+    /// `"<service> <protocol>"` (e.g. `"auth http"`, `"gateway ws"`) → URL.
+    urls: HashMap<String, String>,
     /// Every later stdout line, in order.
     lines: mpsc::UnboundedReceiver<String>,
+    /// How it was started, so it can be started again.
+    spec: (PathBuf, Vec<String>, Vec<(String, String)>),
 }
 
 impl Fleet {
-    /// Starts the fleet with every listener on port 0 and waits for the banner.
+    /// `chatflow up` on embedded backends under `data_dir`.
     pub async fn up(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chatflow"))
-            .arg("up")
+        Self::start(data_dir, &["up"], &[]).await
+    }
+
+    /// `chatflow <args>` with `env` on top of free ports everywhere.
+    pub async fn start(data_dir: &Path, args: &[&str], env: &[(String, String)]) -> Self {
+        let spec = (
+            data_dir.to_owned(),
+            args.iter().map(|a| (*a).to_owned()).collect(),
+            env.to_vec(),
+        );
+        Self::spawn(spec).await
+    }
+
+    async fn spawn(spec: (PathBuf, Vec<String>, Vec<(String, String)>)) -> Self {
+        let (data_dir, args, env) = &spec;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chatflow"));
+        command
+            .args(args)
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--ops-addr", "127.0.0.1:0"])
-            .env("CHATFLOW_SERVICES__CONFIG__HTTP_ADDR", "127.0.0.1:0")
-            .env("CHATFLOW_SERVICES__CONFIG__GRPC_ADDR", "127.0.0.1:0")
-            .env("CHATFLOW_SERVICES__AUTH__HTTP_ADDR", "127.0.0.1:0")
-            .env("CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR", "127.0.0.1:0")
-            .env("CHATFLOW_SERVICES__PROFILE__HTTP_ADDR", "127.0.0.1:0")
-            .env("CHATFLOW_SERVICES__GROUPS__HTTP_ADDR", "127.0.0.1:0")
-            .env("CHATFLOW_SERVICES__GROUPS__GRPC_ADDR", "127.0.0.1:0")
-            .env(
-                "CHATFLOW_SERVICES__MESSAGE_ROUTER__HTTP_ADDR",
-                "127.0.0.1:0",
-            )
-            .env(
-                "CHATFLOW_SERVICES__MESSAGE_ROUTER__GRPC_ADDR",
-                "127.0.0.1:0",
-            )
-            .env("CHATFLOW_SERVICES__GATEWAY__HTTP_ADDR", "127.0.0.1:0")
-            .env("CHATFLOW_SERVICES__GATEWAY__DRAIN_DEADLINE_SECS", "1")
+            .args(["--ops-addr", "127.0.0.1:0"]);
+        for name in PORT_ZERO {
+            let value = if name.ends_with("DEADLINE_SECS") {
+                "1"
+            } else {
+                "127.0.0.1:0"
+            };
+            command.env(name, value);
+        }
+        command
             .env("RUST_LOG", "warn,chatflow_auth=info")
+            .envs(env.iter().cloned())
             .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
+            .kill_on_drop(true);
+        let mut child = command.spawn().unwrap();
         // One reader drains stdout for the child's whole life, so it never
         // blocks on a full pipe; tests read what they need from the channel.
         let (tx, mut lines) = mpsc::unbounded_channel();
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let label = args.join(" ");
         tokio::spawn(async move {
             while let Ok(Some(line)) = stdout.next_line().await {
+                // Problems are shown with the test's output, for diagnosis.
+                if line.contains(" WARN ") || line.contains(" ERROR ") {
+                    eprintln!("[chatflow {label}] {line}");
+                }
                 let _ = tx.send(line);
             }
         });
-        let mut urls = std::collections::HashMap::new();
-        let (mut ops, mut config_http, mut auth_http, mut profile_http) = (None, None, None, None);
+        let mut urls = HashMap::new();
         let banner = async {
             while let Some(line) = lines.recv().await {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 match words.as_slice() {
                     ["ops", "http", url, ..] => {
-                        ops = url.strip_suffix("/healthz").map(str::to_owned)
+                        let ops = url.strip_suffix("/healthz").unwrap_or(url);
+                        urls.insert("ops http".to_owned(), ops.to_owned());
                     }
-                    ["config", "http", url] => config_http = Some((*url).to_owned()),
-                    ["auth", "http", url] => auth_http = Some((*url).to_owned()),
-                    ["profile", "http", url] => profile_http = Some((*url).to_owned()),
-                    [service, protocol, url] => {
+                    [service, protocol, url] if url.contains("://") => {
                         urls.insert(format!("{service} {protocol}"), (*url).to_owned());
                     }
                     ["Press", ..] => return,
+                    ["ChatFlow", "is", "up", ..] => {
+                        eprintln!("[chatflow {}] {line}", args.join(" "))
+                    }
                     _ => {}
                 }
             }
@@ -90,17 +118,18 @@ impl Fleet {
             .expect("no start-up banner");
         Self {
             child,
-            ops: ops.expect("banner lacks ops url"),
-            config_http: config_http.expect("banner lacks config url"),
-            auth_http: auth_http.expect("banner lacks auth url"),
-            profile_http: profile_http.expect("banner lacks profile url"),
-            groups_http: urls.remove("groups http").expect("banner lacks groups url"),
-            router_http: urls
-                .remove("message-router http")
-                .expect("banner lacks router url"),
-            gateway_ws: urls.remove("gateway ws").expect("banner lacks gateway url"),
+            urls,
             lines,
+            spec,
         }
+    }
+
+    /// The URL the banner printed for `"<service> <protocol>"`.
+    pub fn url(&self, what: &str) -> String {
+        self.urls
+            .get(what)
+            .unwrap_or_else(|| panic!("banner lacks {what}: {:?}", self.urls))
+            .clone()
     }
 
     /// The next verification code the auth service logs (development mode).
@@ -128,7 +157,7 @@ impl Fleet {
     /// returns (user id, access token).
     pub async fn account(&mut self, email: &str) -> (String, String) {
         let client = reqwest::Client::new();
-        let auth = self.auth_http.clone();
+        let auth = self.url("auth http");
         let credentials = serde_json::json!({"email": email, "password": PASSWORD});
         let registered = client
             .post(format!("{auth}/v1/auth/register"))
@@ -155,7 +184,7 @@ impl Fleet {
     /// Logs in `email` with the test password; returns the token pair.
     pub async fn login(&self, email: &str) -> serde_json::Value {
         reqwest::Client::new()
-            .post(format!("{}/v1/auth/login", self.auth_http))
+            .post(format!("{}/v1/auth/login", self.url("auth http")))
             .json(&serde_json::json!({"email": email, "password": PASSWORD}))
             .send()
             .await
@@ -163,6 +192,13 @@ impl Fleet {
             .json()
             .await
             .unwrap()
+    }
+
+    /// SIGKILL (no drain, no goodbye), then the same command again on the
+    /// same fixed addresses; listeners given as port 0 get new ports.
+    pub async fn restart_after_kill(mut self) -> Self {
+        self.child.kill().await.unwrap();
+        Self::spawn(self.spec.clone()).await
     }
 
     /// Sends SIGTERM and waits for a clean exit.

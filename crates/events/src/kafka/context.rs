@@ -83,6 +83,15 @@ impl ClientContext for RebalanceContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        // End of a partition is how tails find the end: not a problem.
+        if matches!(
+            error,
+            KafkaError::PartitionEOF(_)
+                | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        ) {
+            tracing::trace!(reason, "partition end reached");
+            return;
+        }
         tracing::warn!(error = %error, reason, "librdkafka consumer error");
     }
 }

@@ -162,6 +162,19 @@ macro_rules! read_suite {
             let kinds: Vec<MessageKind> = page.messages.iter().map(|m| m.kind).collect();
             assert_eq!(kinds, [MessageKind::Edit, MessageKind::Reaction, MessageKind::System, MessageKind::Delete]);
             assert_eq!(page.messages[2].sender_id, "system");
+            // Paging forward from 0 over gRPC starts at the first message
+            // (0 is a position, not "unset"); no bound pages back from the end.
+            let from_start = |after_seq| HistoryRequest {
+                caller: Caller::new(BOB, "d"),
+                conversation_id: DIRECT.into(),
+                after_seq,
+                before_seq: None,
+                limit: Some(2),
+            };
+            let first: Vec<u64> = remote.history(from_start(Some(0))).await.unwrap().messages.iter().map(|m| m.seq).collect();
+            assert_eq!(first, [1, 2]);
+            let last: Vec<u64> = remote.history(from_start(None)).await.unwrap().messages.iter().map(|m| m.seq).collect();
+            assert_eq!(last, [4, 5]);
             let denied = remote.send(send_request(EVE, DIRECT, "g6", "hi")).await.unwrap_err();
             assert_eq!(denied.kind(), ErrorKind::PermissionDenied);
             let invalid = remote.send(send_request(ANN, DIRECT, "bad id", "hi")).await.unwrap_err();
