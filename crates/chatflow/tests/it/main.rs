@@ -3,6 +3,7 @@
 //! embedded backends.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod deployment;
 mod messaging;
 mod process;
 #[cfg(feature = "kafka")]

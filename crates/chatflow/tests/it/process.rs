@@ -38,6 +38,7 @@ pub struct Fleet {
     /// Every later stdout line, in order.
     lines: mpsc::UnboundedReceiver<String>,
     /// How it was started, so it can be started again.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     spec: (PathBuf, Vec<String>, Vec<(String, String)>),
 }
 
@@ -124,6 +125,11 @@ impl Fleet {
         }
     }
 
+    /// The URL the banner printed for `"<service> <protocol>"`, if any.
+    pub fn try_url(&self, what: &str) -> Option<String> {
+        self.urls.get(what).cloned()
+    }
+
     /// The URL the banner printed for `"<service> <protocol>"`.
     pub fn url(&self, what: &str) -> String {
         self.urls
@@ -194,6 +200,7 @@ impl Fleet {
             .unwrap()
     }
 
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
     /// SIGKILL (no drain, no goodbye), then the same command again on the
     /// same fixed addresses; listeners given as port 0 get new ports.
     pub async fn restart_after_kill(mut self) -> Self {

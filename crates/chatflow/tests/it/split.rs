@@ -12,45 +12,10 @@ use chatflow_testkit::ws::{Client, Frame};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::process::Fleet;
+use crate::deployment::Deployment;
 
 /// Messages each client sends.
 const PER_CLIENT: usize = 1000;
-
-fn env(pairs: &[(&str, String)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect()
-}
-
-/// The backends every process shares, isolated by a unique prefix.
-fn backends() -> Vec<(&'static str, String)> {
-    let unique = chatflow_testkit::unique_name();
-    vec![
-        ("CHATFLOW_BACKENDS__BUS_URL", chatflow_testkit::kafka_url()),
-        (
-            "CHATFLOW_BACKENDS__SQL_URL",
-            chatflow_testkit::postgres_url(),
-        ),
-        (
-            "CHATFLOW_BACKENDS__CACHE_URL",
-            chatflow_testkit::redis_url(),
-        ),
-        (
-            "CHATFLOW_BACKENDS__KV_URL",
-            "dynamodb://127.0.0.1:8000".to_owned(),
-        ),
-        ("CHATFLOW_BACKENDS__SCHEMA_PREFIX", format!("{unique}_")),
-        ("CHATFLOW_BACKENDS__TOPIC_PREFIX", format!("{unique}.")),
-        ("CHATFLOW_BACKENDS__CACHE_PREFIX", format!("{unique}:")),
-        ("CHATFLOW_BACKENDS__TABLE_PREFIX", format!("{unique}_")),
-    ]
-}
-
-fn fixed_addr() -> String {
-    format!("127.0.0.1:{}", chatflow_testkit::server::free_port())
-}
 
 /// One device that survives its gateway going away: it reconnects, resumes
 /// from the last `seq` it has, and retries unacknowledged sends with the
@@ -195,48 +160,14 @@ impl Device {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_message_is_lost_or_duplicated_when_a_gateway_and_the_router_are_killed() {
-    let data = tempfile::tempdir().unwrap();
-    let shared = backends();
-    let core_services = ["serve", "auth", "config", "rate-limit", "profile", "groups"];
-    let mut core = Fleet::start(data.path(), &core_services, &env(&shared)).await;
-    let jwks = format!("{}/.well-known/jwks.json", core.url("auth http"));
-    let groups = core.url("groups grpc");
-    let router_grpc = fixed_addr();
-    let mut router_env = shared.clone();
-    router_env.extend([
-        (
-            "CHATFLOW_SERVICES__MESSAGE_ROUTER__AUTH__JWKS_URL",
-            jwks.clone(),
-        ),
-        (
-            "CHATFLOW_SERVICES__MESSAGE_ROUTER__GROUPS_URL",
-            groups.clone(),
-        ),
-        (
-            "CHATFLOW_SERVICES__MESSAGE_ROUTER__GRPC_ADDR",
-            router_grpc.clone(),
-        ),
-    ]);
-    let router = Fleet::start(data.path(), &["serve", "message-router"], &env(&router_env)).await;
-    let mut gateways = Vec::new();
-    for _ in 0..2 {
-        let mut gateway_env = shared.clone();
-        gateway_env.extend([
-            ("CHATFLOW_SERVICES__GATEWAY__AUTH__JWKS_URL", jwks.clone()),
-            ("CHATFLOW_SERVICES__GATEWAY__GROUPS_URL", groups.clone()),
-            (
-                "CHATFLOW_SERVICES__GATEWAY__ROUTER_URL",
-                format!("http://{router_grpc}"),
-            ),
-            ("CHATFLOW_SERVICES__GATEWAY__HTTP_ADDR", fixed_addr()),
-        ]);
-        gateways.push(Fleet::start(data.path(), &["serve", "gateway"], &env(&gateway_env)).await);
-    }
-
-    let (ada_id, ada) = core.account("ada@example.com").await;
-    let (bo_id, bo) = core.account("bo@example.com").await;
+    let mut deployment = Deployment::split(2).await;
+    let (ada_id, ada) = deployment.account("ada@example.com").await;
+    let (bo_id, bo) = deployment.account("bo@example.com").await;
     let direct: Value = reqwest::Client::new()
-        .post(format!("{}/v1/groups/direct", core.url("groups http")))
+        .post(format!(
+            "{}/v1/groups/direct",
+            deployment.url("groups http")
+        ))
         .bearer_auth(&ada)
         .json(&json!({"user_id": bo_id}))
         .send()
@@ -264,8 +195,8 @@ async fn no_message_is_lost_or_duplicated_when_a_gateway_and_the_router_are_kill
         reconnects: 0,
         retries: 0,
     };
-    let mut ada_dev = device(gateways[0].url("gateway ws"), ada, ada_progress);
-    let mut bo_dev = device(gateways[1].url("gateway ws"), bo, bo_progress);
+    let mut ada_dev = device(deployment.fleets[2].url("gateway ws"), ada, ada_progress);
+    let mut bo_dev = device(deployment.fleets[3].url("gateway ws"), bo, bo_progress);
     let ada_task = tokio::spawn(async move {
         let mut last = 0;
         for n in 0..PER_CLIENT {
@@ -287,16 +218,18 @@ async fn no_message_is_lost_or_duplicated_when_a_gateway_and_the_router_are_kill
         .await
         .unwrap();
     eprintln!("killing ada's gateway");
-    let gateway = gateways.remove(0);
+    let gateway = deployment.fleets.remove(2);
     let replacement = gateway.restart_after_kill().await;
-    gateways.insert(0, replacement);
+    deployment.fleets.insert(2, replacement);
     eprintln!("gateway restarted; ada has sent {}", *watch_ada.borrow());
     watch_ada
         .wait_for(|sent| *sent >= PER_CLIENT * 2 / 3)
         .await
         .unwrap();
     eprintln!("killing the router");
-    let router = router.restart_after_kill().await;
+    let router = deployment.fleets.remove(1);
+    let replacement = router.restart_after_kill().await;
+    deployment.fleets.insert(1, replacement);
     eprintln!("router restarted");
 
     let (mut ada_dev, ada_last) = ada_task.await.unwrap();
@@ -320,9 +253,5 @@ async fn no_message_is_lost_or_duplicated_when_a_gateway_and_the_router_are_kill
         "Bo's device saw a gap or a duplicate"
     );
 
-    for gateway in gateways {
-        gateway.stop().await;
-    }
-    router.stop().await;
-    core.stop().await;
+    deployment.stop().await;
 }

@@ -66,7 +66,11 @@ pub async fn write_loop(
         let next = tokio::select! {
             biased;
             () = closer.token().cancelled() => break,
-            Some(text) = inbound.messages.recv() => text,
+            Some(text) = inbound.messages.recv() => {
+                // Sampled per reliable write: how far behind this client is.
+                ::metrics::histogram!(metrics::SEND_QUEUE_DEPTH).record(inbound.messages.len() as f64);
+                text
+            }
             Some(text) = inbound.ephemeral.recv() => text,
             else => break,
         };
