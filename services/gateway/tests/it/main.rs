@@ -6,13 +6,20 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod app;
+mod fanout;
 mod suite;
 
 mod embedded {
     crate::gateway_suite!(chatflow_testkit::BackendKind::Embedded);
+    mod fanout {
+        crate::fanout_suite!(chatflow_testkit::BackendKind::Embedded);
+    }
 }
 
 #[cfg(feature = "kafka")]
 mod real {
     crate::gateway_suite!(chatflow_testkit::BackendKind::Real);
+    mod fanout {
+        crate::fanout_suite!(chatflow_testkit::BackendKind::Real);
+    }
 }
