@@ -84,7 +84,13 @@ impl Delivery {
 
     async fn resume(&mut self, command: ResumeCommand) -> Result<(), Stop> {
         for (conversation, seq) in command.positions {
-            self.positions.insert(conversation.clone(), seq);
+            // Never behind what this connection already delivered: a resume
+            // must not send anything twice.
+            let position = self
+                .positions
+                .get(&conversation)
+                .map_or(seq, |&p| p.max(seq));
+            self.positions.insert(conversation.clone(), position);
             match self.catch_up(&conversation).await? {
                 Ok(()) => {
                     metrics::resume_replay();

@@ -208,13 +208,15 @@ async fn run_session(
         out.clone(),
         shared.config.replay_page,
     );
-    let delivery = tokio::spawn(delivery.run(live_rx, resume_rx, closer.token().clone()));
+    // Queued before the task starts, so the replay comes before any live
+    // message (the task prefers resumes).
     if !resume.is_empty() {
         let _ = resume_tx.try_send(ResumeCommand {
             id: hello_id,
             positions: resume,
         });
     }
+    let delivery = tokio::spawn(delivery.run(live_rx, resume_rx, closer.token().clone()));
     let mut session = requests::Session::new(
         caller.clone(),
         (user, token),
