@@ -27,6 +27,7 @@ mod config;
 mod error;
 mod grpc;
 mod keys;
+mod operator_token;
 mod rest;
 mod service_identity;
 mod user;
@@ -37,6 +38,7 @@ pub use error::{AuthnError, MAX_TOKEN_BYTES};
 pub use grpc::{GrpcAuth, GrpcAuthLayer, grpc_user};
 pub use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use keys::{HttpKeySource, InProcessKeySource, KeySource, KeySourceRef, MAX_JWKS_BYTES};
+pub use operator_token::OperatorToken;
 pub use rest::{Authenticated, RequireRole};
 pub use service_identity::{
     CallingService, MAX_IDENTITY_AGE, MIN_SECRET_BYTES, RequireServiceIdentity,

@@ -61,6 +61,7 @@ pub mod propagation;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
+pub mod text;
 
 mod ignored;
 

@@ -5,33 +5,7 @@
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chatflow_authn::{AuthnError, Operator, Role, TokenVerifier};
-use sha2::{Digest, Sha256};
-
-/// The operator token, kept as a digest so comparison time does not depend on the guess.
-#[derive(Clone, Debug)]
-pub struct OperatorToken {
-    digest: [u8; 32],
-}
-
-impl OperatorToken {
-    /// Wraps the configured token.
-    pub fn new(token: &str) -> Self {
-        Self {
-            digest: Sha256::digest(token.as_bytes()).into(),
-        }
-    }
-
-    /// Whether `candidate` is the token, comparing fixed-size digests in full.
-    pub fn matches(&self, candidate: &str) -> bool {
-        let other: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
-        self.digest
-            .iter()
-            .zip(other.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-    }
-}
+use chatflow_authn::{AuthnError, Operator, OperatorToken, Role, TokenVerifier};
 
 /// Both ways into the admin API.
 #[derive(Clone, Debug)]
@@ -96,18 +70,4 @@ pub async fn require_operator(
 fn deny(err: AuthnError) -> Response {
     metrics::counter!(crate::metrics::AUTH_FAILURES).increment(1);
     err.into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_exact_token_matches() {
-        let token = OperatorToken::new("s3cret");
-        assert!(token.matches("s3cret"));
-        assert!(!token.matches("s3cre"));
-        assert!(!token.matches("s3cret "));
-        assert!(!token.matches(""));
-    }
 }

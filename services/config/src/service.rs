@@ -13,10 +13,11 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{AdminAuth, OperatorToken};
+use crate::auth::AdminAuth;
 use crate::feed::ChangeFeed;
 use crate::grpc::GrpcApi;
 use crate::{Config, ConfigError, FlagStore, rest};
+use chatflow_authn::OperatorToken;
 use chatflow_authn::TokenVerifier;
 
 /// What the service needs from the platform.

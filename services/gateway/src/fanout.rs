@@ -59,14 +59,15 @@ impl Fanout {
             .members(&message.conversation_id)
             .await
             .map_err(|e| HandlerError::Transient(format!("members: {e}")))?;
+        // One registry read per member, all in flight at once (Redis
+        // pipelines them on one connection) rather than one after another.
+        let lookups = members.iter().map(|member| self.registry.nodes_of(member));
+        let nodes = futures::future::try_join_all(lookups)
+            .await
+            .map_err(|e| HandlerError::Transient(format!("registry: {e}")))?;
         let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut offline = Vec::new();
-        for member in members {
-            let nodes = self
-                .registry
-                .nodes_of(&member)
-                .await
-                .map_err(|e| HandlerError::Transient(format!("registry: {e}")))?;
+        for (member, nodes) in members.into_iter().zip(nodes) {
             if nodes.is_empty() {
                 offline.push(member);
                 continue;

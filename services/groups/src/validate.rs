@@ -9,10 +9,7 @@
 //! ZERO WIDTH JOINER and NON-JOINER, which emoji sequences and several
 //! scripts need. Descriptions may also hold line feeds (`\r\n` becomes `\n`).
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-use unicode_normalization::UnicodeNormalization;
+use chatflow_runtime::text::{Lines, user_text};
 
 use crate::GroupsError;
 
@@ -23,87 +20,26 @@ pub const DESCRIPTION_MAX: usize = 1024;
 /// Longest file id (avatars), in bytes.
 pub const FILE_ID_MAX: usize = 128;
 
-/// Characters no single-line field accepts.
-static FORBIDDEN: LazyLock<Regex> = LazyLock::new(|| {
-    forbidden_regex(r"[[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\x{FDD0}-\x{FDEF}]--[\x{200C}\x{200D}]]")
-});
-/// The same, with line feeds allowed.
-static FORBIDDEN_MULTI: LazyLock<Regex> = LazyLock::new(|| {
-    forbidden_regex(r"[[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\x{FDD0}-\x{FDEF}]--[\n\x{200C}\x{200D}]]")
-});
-
-fn forbidden_regex(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|e| unreachable!("constant pattern: {e}"))
-}
-
 /// A group name: 1 to [`NAME_MAX`] characters on one line.
 pub fn name(raw: &str) -> Result<String, GroupsError> {
-    text("name", raw, false, 1, NAME_MAX)
+    text("name", raw, Lines::Single, 1, NAME_MAX)
 }
 
 /// A description: up to [`DESCRIPTION_MAX`] characters, line feeds allowed.
 pub fn description(raw: &str) -> Result<String, GroupsError> {
-    text("description", raw, true, 0, DESCRIPTION_MAX)
+    text("description", raw, Lines::Multi, 0, DESCRIPTION_MAX)
 }
 
-/// NFC-normalises, checks and trims a text field.
+/// NFC-normalises, checks and trims a text field (the fleet's rule,
+/// `chatflow_runtime::text`).
 fn text(
     field: &str,
     raw: &str,
-    multi_line: bool,
+    lines: Lines,
     min_chars: usize,
     max_chars: usize,
 ) -> Result<String, GroupsError> {
-    // Refuse absurd input before normalising it. Generous: decomposed input
-    // (Hangul jamo, combining marks) shrinks a lot under NFC.
-    if raw.len() > max_chars * 16 + 64 {
-        return Err(GroupsError::field(
-            field,
-            format!("is longer than {max_chars} characters"),
-        ));
-    }
-    let raw = if multi_line {
-        raw.replace("\r\n", "\n")
-    } else {
-        raw.to_owned()
-    };
-    let normalised: String = raw.nfc().collect();
-    let forbidden = if multi_line {
-        &*FORBIDDEN_MULTI
-    } else {
-        &*FORBIDDEN
-    };
-    if let Some(found) = forbidden.find(&normalised) {
-        let position = normalised[..found.start()].chars().count();
-        let code = found.as_str().chars().next().map_or(0, u32::from);
-        return Err(GroupsError::field(
-            field,
-            format!(
-                "contains a control or invisible formatting character (U+{code:04X} at character {position})"
-            ),
-        ));
-    }
-    if let Some(c) = normalised
-        .chars()
-        .find(|c| u32::from(*c) & 0xFFFE == 0xFFFE)
-    {
-        return Err(GroupsError::field(
-            field,
-            format!("contains the noncharacter U+{:04X}", u32::from(c)),
-        ));
-    }
-    let trimmed = normalised.trim();
-    let count = trimmed.chars().count();
-    if count < min_chars {
-        return Err(GroupsError::field(field, "must not be empty"));
-    }
-    if count > max_chars {
-        return Err(GroupsError::field(
-            field,
-            format!("is {count} characters long; at most {max_chars} are allowed"),
-        ));
-    }
-    Ok(trimmed.to_owned())
+    user_text(raw, lines, min_chars, max_chars).map_err(|why| GroupsError::field(field, why))
 }
 
 /// A file id (the files service's): 1 to [`FILE_ID_MAX`] of `[A-Za-z0-9_-]`;

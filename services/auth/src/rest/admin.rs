@@ -5,33 +5,14 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
-use sha2::{Digest, Sha256};
+
+use chatflow_authn::OperatorToken;
 
 use super::ErrorBody;
 use super::extract::{RestError, bearer};
 use crate::AuthError;
 use crate::engine::Engine;
 use crate::model::Rotation;
-
-/// The operator token, kept as a digest so comparison time does not depend on the guess.
-#[derive(Clone, Debug)]
-pub struct OperatorToken {
-    digest: [u8; 32],
-}
-
-impl OperatorToken {
-    /// Wraps the configured token.
-    pub fn new(token: &str) -> Self {
-        Self {
-            digest: Sha256::digest(token.as_bytes()).into(),
-        }
-    }
-
-    fn matches(&self, candidate: &str) -> bool {
-        let other: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
-        crate::crypto::ct_eq(&self.digest, &other)
-    }
-}
 
 /// An operator: the admin token, or an access token with the `operator` role.
 pub struct Operator;

@@ -15,7 +15,7 @@ use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-pub use admin::OperatorToken;
+pub use chatflow_authn::OperatorToken;
 
 use crate::engine::Engine;
 use crate::model;

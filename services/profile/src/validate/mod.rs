@@ -14,11 +14,8 @@
 mod locale;
 mod zone;
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-use unicode_normalization::UnicodeNormalization;
-
+pub use chatflow_runtime::text::Lines;
+use chatflow_runtime::text::user_text;
 pub use locale::locale;
 pub use zone::time_zone;
 
@@ -33,29 +30,8 @@ pub const ID_MAX: usize = 64;
 /// Length of a discovery hash: 32 bytes as hex.
 pub const HASH_HEX_LEN: usize = 64;
 
-/// Which line structure a text field allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lines {
-    /// One line (display names).
-    Single,
-    /// Line feeds allowed (about text).
-    Multi,
-}
-
-/// Characters no text field accepts (see the module docs).
-static FORBIDDEN: LazyLock<Regex> = LazyLock::new(|| {
-    forbidden_regex(r"[[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\x{FDD0}-\x{FDEF}]--[\x{200C}\x{200D}]]")
-});
-/// The same, with line feeds allowed.
-static FORBIDDEN_MULTI: LazyLock<Regex> = LazyLock::new(|| {
-    forbidden_regex(r"[[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\x{FDD0}-\x{FDEF}]--[\n\x{200C}\x{200D}]]")
-});
-
-fn forbidden_regex(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|e| unreachable!("constant pattern: {e}"))
-}
-
-/// NFC-normalises, checks and trims a text field; `min_chars` 0 allows empty.
+/// NFC-normalises, checks and trims a text field (the fleet's rule,
+/// `chatflow_runtime::text`); `min_chars` 0 allows empty.
 pub fn text(
     field: &str,
     raw: &str,
@@ -63,48 +39,7 @@ pub fn text(
     min_chars: usize,
     max_chars: usize,
 ) -> Result<String, ProfileError> {
-    let raw = match lines {
-        Lines::Multi => raw.replace("\r\n", "\n"),
-        Lines::Single => raw.to_owned(),
-    };
-    let normalised: String = raw.nfc().collect();
-    let forbidden = match lines {
-        Lines::Single => &*FORBIDDEN,
-        Lines::Multi => &*FORBIDDEN_MULTI,
-    };
-    if let Some(found) = forbidden.find(&normalised) {
-        let position = normalised[..found.start()].chars().count();
-        let code = found.as_str().chars().next().map_or(0, u32::from);
-        return Err(ProfileError::field(
-            field,
-            format!(
-                "contains a control or invisible formatting character (U+{code:04X} at character {position})"
-            ),
-        ));
-    }
-    if let Some(c) = normalised.chars().find(|c| is_noncharacter(*c)) {
-        return Err(ProfileError::field(
-            field,
-            format!("contains the noncharacter U+{:04X}", u32::from(c)),
-        ));
-    }
-    let trimmed = normalised.trim();
-    let count = trimmed.chars().count();
-    if count < min_chars {
-        return Err(ProfileError::field(field, "must not be empty"));
-    }
-    if count > max_chars {
-        return Err(ProfileError::field(
-            field,
-            format!("is {count} characters long; at most {max_chars} are allowed"),
-        ));
-    }
-    Ok(trimmed.to_owned())
-}
-
-/// U+FFFE and U+FFFF of every plane (U+FDD0..U+FDEF are in the regex).
-fn is_noncharacter(c: char) -> bool {
-    u32::from(c) & 0xFFFE == 0xFFFE
+    user_text(raw, lines, min_chars, max_chars).map_err(|why| ProfileError::field(field, why))
 }
 
 /// A user or file id: 1 to [`ID_MAX`] of `[A-Za-z0-9_-]` (UUIDs, ULIDs, base64url).
