@@ -23,6 +23,10 @@ enum ServiceName {
     Groups,
     /// Per-conversation ordered, durable messages; edits, deletes, reactions.
     MessageRouter,
+    /// Delivered and read marks, unread counts, read-receipt privacy.
+    Receipts,
+    /// Online / away / offline and last-seen, replicated across nodes.
+    Presence,
     /// The WebSocket edge clients connect to.
     Gateway,
 }
@@ -36,6 +40,8 @@ fn launcher(service: &ServiceName) -> Box<dyn ServiceLauncher> {
         ServiceName::Profile => Box::new(chatflow_profile::ProfileLauncher),
         ServiceName::Groups => Box::new(chatflow_groups::GroupsLauncher),
         ServiceName::MessageRouter => Box::new(chatflow_message_router::RouterLauncher),
+        ServiceName::Receipts => Box::new(chatflow_receipts::ReceiptsLauncher),
+        ServiceName::Presence => Box::new(chatflow_presence::PresenceLauncher),
         ServiceName::Gateway => Box::new(chatflow_gateway::GatewayLauncher),
     }
 }

@@ -37,7 +37,7 @@ pub mod auth {
     }
 }
 
-/// `chatflow.profile.v1`: profile events.
+/// `chatflow.profile.v1`: profile events and the internal profile API.
 pub mod profile {
     /// Version 1.
     pub mod v1 {
@@ -69,5 +69,21 @@ pub mod gateway {
     /// Version 1.
     pub mod v1 {
         tonic::include_proto!("chatflow.gateway.v1");
+    }
+}
+
+/// `chatflow.receipts.v1`: delivery and read receipts.
+pub mod receipts {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.receipts.v1");
+    }
+}
+
+/// `chatflow.presence.v1`: presence queries.
+pub mod presence {
+    /// Version 1.
+    pub mod v1 {
+        tonic::include_proto!("chatflow.presence.v1");
     }
 }

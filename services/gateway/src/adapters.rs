@@ -8,7 +8,7 @@ use chatflow_groups_client::{GroupsClientRef, LocalGroups};
 use chatflow_message_router::convert::message_to_proto;
 use chatflow_message_router::{
     Caller as RouterCaller, DeleteRequest, EditRequest, HistoryRequest, ReactRequest, Reaction,
-    RouterClientRef, RouterError, RouterHandle, SendAck, SendRequest,
+    RouterClientRef, RouterHandle, SendAck, SendRequest,
 };
 use chatflow_platform::Reach;
 
@@ -178,8 +178,8 @@ fn stored(ack: SendAck) -> Stored {
     }
 }
 
-/// The router's error in protocol terms.
-pub fn port_error(err: &RouterError) -> PortError {
+/// A service's error in protocol terms.
+pub fn port_error(err: &(impl HasKind + std::fmt::Display)) -> PortError {
     let (code, retriable) = match err.kind() {
         ErrorKind::InvalidArgument => (ErrorCode::InvalidFrame, false),
         ErrorKind::PermissionDenied => (ErrorCode::Forbidden, false),

@@ -6,7 +6,6 @@
 //! service. At least once: a record is committed only after every node was
 //! sent its copy; nodes drop duplicates by `seq`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -59,25 +58,13 @@ impl Fanout {
             .members(&message.conversation_id)
             .await
             .map_err(|e| HandlerError::Transient(format!("members: {e}")))?;
-        // One registry read per member, all in flight at once (Redis
-        // pipelines them on one connection) rather than one after another.
-        let lookups = members.iter().map(|member| self.registry.nodes_of(member));
-        let nodes = futures::future::try_join_all(lookups)
+        let located = self
+            .registry
+            .locate(members)
             .await
             .map_err(|e| HandlerError::Transient(format!("registry: {e}")))?;
-        let mut by_node: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut offline = Vec::new();
-        for (member, nodes) in members.into_iter().zip(nodes) {
-            if nodes.is_empty() {
-                offline.push(member);
-                continue;
-            }
-            for node in nodes {
-                by_node.entry(node).or_default().push(member.clone());
-            }
-        }
         let json = message_json(message);
-        for (node, recipients) in by_node {
+        for (node, recipients) in located.by_node {
             let delivery = NodeDelivery {
                 conversation_id: message.conversation_id.clone(),
                 seq: message.seq,
@@ -90,7 +77,7 @@ impl Fanout {
                 .map_err(|e| HandlerError::Transient(format!("node {node}: {e}")))?;
         }
         ::metrics::counter!(metrics::FANOUT, "outcome" => "delivered").increment(1);
-        Ok(offline)
+        Ok(located.offline)
     }
 
     async fn announce_undelivered(

@@ -16,13 +16,18 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::registry::{NodeDelivery, Registry, node_channel};
+use crate::queue::Outbound;
+use crate::registry::{NodeDelivery, NodeFrame, ReceiptDelivery, Registry, node_channel};
 
 /// What the hub tells one connection's delivery task.
 #[derive(Debug, Clone)]
 pub enum Live {
     /// A new message of one of the user's conversations.
     Message(Arc<NodeDelivery>),
+    /// A member's receipt marks moved in one of the user's conversations.
+    Receipt(Arc<ReceiptDelivery>),
+    /// The user turned read receipts on or off.
+    ReadsShared(bool),
     /// Deliveries may have been lost: re-read every followed conversation.
     Resync,
 }
@@ -32,6 +37,8 @@ pub enum Live {
 struct Entry {
     id: u64,
     live: mpsc::Sender<Live>,
+    /// The connection's queues, for ephemeral frames that need no ordering.
+    out: Outbound,
     /// Cancelled to close the connection (it could not keep up).
     overflow: CancellationToken,
 }
@@ -57,13 +64,19 @@ impl Hub {
         &self,
         user_id: &str,
         live: mpsc::Sender<Live>,
+        out: Outbound,
         overflow: CancellationToken,
     ) -> (HubSlot, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut users = self.users.lock();
         let entries = users.entry(user_id.to_owned()).or_default();
         let first = entries.is_empty();
-        entries.push(Entry { id, live, overflow });
+        entries.push(Entry {
+            id,
+            live,
+            out,
+            overflow,
+        });
         let guard = HubSlot {
             hub: self.clone(),
             user_id: user_id.to_owned(),
@@ -89,6 +102,44 @@ impl Hub {
         for user in &delivery.recipients {
             for entry in users.get(user).into_iter().flatten() {
                 offer(entry, Live::Message(delivery.clone()));
+            }
+        }
+    }
+
+    /// Hands whatever arrived on the node channel to the right connections.
+    pub fn dispatch_frame(&self, frame: NodeFrame) {
+        match frame {
+            NodeFrame::Message(delivery) => self.dispatch(delivery),
+            NodeFrame::Receipt(receipt) => {
+                let receipt = Arc::new(receipt);
+                let users = self.users.lock();
+                for user in &receipt.recipients {
+                    for entry in users.get(user).into_iter().flatten() {
+                        offer(entry, Live::Receipt(receipt.clone()));
+                    }
+                }
+            }
+            NodeFrame::ReadsShared {
+                user_id,
+                reads_shared,
+            } => {
+                for entry in self.users.lock().get(&user_id).into_iter().flatten() {
+                    offer(entry, Live::ReadsShared(reads_shared));
+                }
+            }
+            NodeFrame::Ephemeral { recipients, frame } => {
+                self.push_ephemeral(&recipients, &frame);
+            }
+        }
+    }
+
+    /// Queues an ephemeral frame on every local connection of `users`,
+    /// dropping it wherever the ephemeral queue is full.
+    pub fn push_ephemeral(&self, users: &[String], frame: &str) {
+        let users_map = self.users.lock();
+        for user in users {
+            for entry in users_map.get(user).into_iter().flatten() {
+                entry.out.push_ephemeral(frame.to_owned());
             }
         }
     }
@@ -134,7 +185,7 @@ impl Hub {
                 };
                 match next {
                     Some(Ok(payload)) => match serde_json::from_slice(&payload) {
-                        Ok(delivery) => self.dispatch(delivery),
+                        Ok(frame) => self.dispatch_frame(frame),
                         Err(err) => tracing::warn!(error = %err, "undecodable node delivery"),
                     },
                     Some(Err(err)) => {

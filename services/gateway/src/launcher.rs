@@ -2,7 +2,11 @@
 //!
 //! In one process the gateway calls the router and the groups service
 //! directly; with `router_url` / `groups_url` set it calls them over gRPC,
-//! signing each call with the fleet's service identity.
+//! signing each call with the fleet's service identity. Receipts are
+//! reached the same way (`receipts_url`). Presence is a replica: the
+//! presence service's when it runs in this process, otherwise the
+//! gateway's own on the shared cache (privacy from the profile service, in
+//! this process or at `profile_url`).
 
 use std::sync::Arc;
 
@@ -10,9 +14,14 @@ use async_trait::async_trait;
 use chatflow_groups_client::{CacheOptions, CachedGroups, GroupsClientRef, GrpcGroupsClient};
 use chatflow_message_router::{GrpcRouterClient, RouterClientRef};
 use chatflow_platform::{Endpoint, Platform, PlatformError, Reach, ServiceLauncher};
+use chatflow_presence::{
+    PresenceHandle, PresenceNode, ProfileVisibility, ReachVisibility, VisibilityRef,
+};
+use chatflow_receipts::{GrpcReceiptsClient, ReceiptsApiRef};
 
 use crate::adapters::{GroupsMembers, RouterPort};
 use crate::fanout::UNDELIVERED_TOPIC;
+use crate::live_adapters::{NodePresence, ReceiptsPort};
 use crate::{Config, Deps, FanoutDeps, GatewayService, Listeners};
 
 const NAME: &str = "gateway";
@@ -61,6 +70,16 @@ impl ServiceLauncher for GatewayLauncher {
             }
             None => Reach::InProcess(platform.handles().clone()),
         };
+        let receipts = match &config.receipts_url {
+            Some(url) => {
+                let client = GrpcReceiptsClient::connect_lazy(url, &identity()?).map_err(|e| {
+                    PlatformError::Config(format!("services.gateway.receipts_url: {e}"))
+                })?;
+                Reach::Remote(Arc::new(client) as ReceiptsApiRef)
+            }
+            None => Reach::InProcess(platform.handles().clone()),
+        };
+        let presence = presence_replica(platform, &config).await?;
         let http_addr = config.http_addr.clone();
         let verifier = platform.token_verifier(NAME, &config.auth)?;
         let service = GatewayService::build(
@@ -69,10 +88,10 @@ impl ServiceLauncher for GatewayLauncher {
                 cache: platform.cache().clone(),
                 verifier,
                 messages: Arc::new(RouterPort::new(router)),
-                fanout: Some(FanoutDeps {
-                    bus,
-                    members: Arc::new(GroupsMembers::new(groups)),
-                }),
+                members: Arc::new(GroupsMembers::new(groups)),
+                receipts: Arc::new(ReceiptsPort::new(receipts)),
+                presence: Arc::new(NodePresence::new(presence)),
+                fanout: Some(FanoutDeps { bus }),
             },
         );
         let http = chatflow_platform::bind(&http_addr).await?;
@@ -85,4 +104,46 @@ impl ServiceLauncher for GatewayLauncher {
         });
         Ok(vec![endpoint])
     }
+}
+
+/// The presence service's replica when it runs in this process; otherwise
+/// one of the gateway's own, following profile events for privacy changes.
+async fn presence_replica(
+    platform: &Platform,
+    config: &Config,
+) -> Result<PresenceNode, PlatformError> {
+    if let Some(PresenceHandle(node)) = platform.handles().get::<PresenceHandle>() {
+        return Ok(node);
+    }
+    config
+        .presence
+        .check()
+        .map_err(|e| PlatformError::Config(format!("services.gateway.presence: {e}")))?;
+    let visibility = match &config.profile_url {
+        Some(url) => {
+            let identity = platform.service_identity(NAME, config.internal_secret.as_ref())?;
+            let client = ProfileVisibility::connect_lazy(url, &identity)
+                .map_err(|e| PlatformError::Config(format!("services.gateway.profile_url: {e}")))?;
+            Reach::Remote(Arc::new(client) as VisibilityRef)
+        }
+        None => Reach::InProcess(platform.handles().clone()),
+    };
+    let bus = platform.bus().clone();
+    for topic in chatflow_presence::PROFILE_TOPICS {
+        bus.ensure_topic(topic, chatflow_presence::PROFILE_TOPIC_PARTITIONS)
+            .await
+            .map_err(|e| PlatformError::service(NAME, e))?;
+    }
+    let node = PresenceNode::start(
+        platform.cache().clone(),
+        Arc::new(ReachVisibility(visibility)),
+        config.presence.clone(),
+        platform.shutdown().token(),
+    )
+    .await
+    .map_err(|e| PlatformError::service(NAME, e))?;
+    node.follow_profile_events(bus)
+        .await
+        .map_err(|e| PlatformError::service(NAME, e))?;
+    Ok(node)
 }

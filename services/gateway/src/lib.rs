@@ -11,6 +11,7 @@
 //! drains: clients are told to reconnect after a jittered delay and resume.
 //! The protocol is `docs/protocol.md`.
 
+pub mod acks;
 pub mod adapters;
 mod connection;
 pub mod convert;
@@ -18,13 +19,16 @@ pub mod delivery;
 pub mod fanout;
 pub mod hub;
 mod launcher;
+pub mod live_adapters;
 pub mod metrics;
 pub mod ports;
 pub mod protocol;
 pub mod queue;
+pub mod receipt_fanout;
 pub mod registry;
 mod service;
 mod settings;
+pub mod typing;
 
 pub use launcher::GatewayLauncher;
 pub use service::{Deps, FanoutDeps, GatewayService, Listeners};

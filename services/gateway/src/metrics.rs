@@ -25,6 +25,15 @@ pub const AUTH_FAILURES: &str = "chatflow_gateway_auth_failures_total";
 /// Messages fanned out, by lane and outcome.
 pub const FANOUT: &str = "chatflow_gateway_fanout_total";
 
+/// Delivery acks sent on to the receipts service.
+pub const ACKS_FLUSHED: &str = "chatflow_gateway_acks_flushed_total";
+/// Delivery acks dropped (node behind, or the receipts service failed).
+pub const ACKS_DROPPED: &str = "chatflow_gateway_acks_dropped_total";
+/// Typing indicators relayed to other members' nodes.
+pub const TYPING_RELAYED: &str = "chatflow_gateway_typing_relayed_total";
+/// Receipt changes fanned out.
+pub const RECEIPTS_FANNED_OUT: &str = "chatflow_gateway_receipts_fanned_out_total";
+
 /// Registers descriptions with the recorder.
 pub fn describe() {
     metrics::describe_gauge!(CONNECTIONS, "open WebSocket connections on this node");
@@ -42,6 +51,10 @@ pub fn describe() {
     metrics::describe_counter!(DELIVERED, "messages delivered to clients");
     metrics::describe_counter!(AUTH_FAILURES, "authentication failures, by reason");
     metrics::describe_counter!(FANOUT, "messages fanned out, by lane and outcome");
+    metrics::describe_counter!(ACKS_FLUSHED, "delivery acks sent to the receipts service");
+    metrics::describe_counter!(ACKS_DROPPED, "delivery acks dropped");
+    metrics::describe_counter!(TYPING_RELAYED, "typing indicators relayed");
+    metrics::describe_counter!(RECEIPTS_FANNED_OUT, "receipt changes fanned out");
 }
 
 pub(crate) fn resume_replay() {

@@ -8,6 +8,7 @@
 //! disappears from every set within the TTL. Deliveries reach a node on its
 //! own pub/sub channel (`gw:node:<node_id>`).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chatflow_cache::{CacheError, CacheRef};
@@ -32,6 +33,44 @@ pub struct NodeDelivery {
     pub recipients: Vec<String>,
     /// The message as clients see it.
     pub message: serde_json::Value,
+}
+
+/// A receipt change for some of a node's users; each connection decides
+/// what its user may see of it (see [`crate::delivery`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptDelivery {
+    /// The users (with a connection on this node) to deliver to.
+    pub recipients: Vec<String>,
+    /// The change, with the read mark always present.
+    pub update: crate::protocol::ReceiptUpdate,
+    /// Whether the member whose marks moved shares read receipts.
+    pub read_shared: bool,
+}
+
+/// Everything a node can receive on its channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum NodeFrame {
+    /// A message, for the delivery tasks (ordered, gap-checked).
+    Message(NodeDelivery),
+    /// A receipt change.
+    Receipt(ReceiptDelivery),
+    /// A user turned read receipts on or off: their connections adjust
+    /// what they show of others' read marks.
+    ReadsShared {
+        /// The user.
+        user_id: String,
+        /// The new setting.
+        reads_shared: bool,
+    },
+    /// An ephemeral server frame (typing), straight to the connections'
+    /// ephemeral queues; dropped wherever there is no room.
+    Ephemeral {
+        /// The users to deliver to.
+        recipients: Vec<String>,
+        /// The encoded server frame.
+        frame: String,
+    },
 }
 
 /// The cache key of a user's set of nodes.
@@ -97,8 +136,42 @@ impl Registry {
     /// Sends `delivery` to node `node_id` (at most once; see [`crate::hub`]
     /// for how a node recovers from a missed one).
     pub async fn deliver(&self, node_id: &str, delivery: &NodeDelivery) -> Result<(), CacheError> {
-        let payload = serde_json::to_vec(delivery)
+        self.send(node_id, &NodeFrame::Message(delivery.clone()))
+            .await
+    }
+
+    /// Sends any frame to node `node_id` (at most once).
+    pub async fn send(&self, node_id: &str, frame: &NodeFrame) -> Result<(), CacheError> {
+        let payload = serde_json::to_vec(frame)
             .map_err(|e| CacheError::Internal(format!("cannot encode delivery: {e}")))?;
         self.cache.publish(&node_channel(node_id), &payload).await
     }
+
+    /// The nodes of each of `users`, grouped: node id → its users; and the
+    /// users with no connection anywhere. Lookups run concurrently (Redis
+    /// pipelines them on one connection).
+    pub async fn locate(&self, users: Vec<String>) -> Result<Located, CacheError> {
+        let lookups = users.iter().map(|user| self.nodes_of(user));
+        let nodes = futures::future::try_join_all(lookups).await?;
+        let mut located = Located::default();
+        for (user, nodes) in users.into_iter().zip(nodes) {
+            if nodes.is_empty() {
+                located.offline.push(user);
+                continue;
+            }
+            for node in nodes {
+                located.by_node.entry(node).or_default().push(user.clone());
+            }
+        }
+        Ok(located)
+    }
+}
+
+/// Where some users are connected (see [`Registry::locate`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Located {
+    /// Node id → the users connected to it.
+    pub by_node: BTreeMap<String, Vec<String>>,
+    /// Users with no connection on any node.
+    pub offline: Vec<String>,
 }

@@ -17,13 +17,16 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::acks::AckFlusher;
 use crate::connection::{self, Shared};
 use crate::fanout::{FANOUT_GROUP, Fanout, MESSAGE_TOPICS};
 use crate::hub::Hub;
-use crate::ports::{MemberPort, MessagePort};
+use crate::ports::{MemberPort, MessagePort, PresencePort, ReceiptPort};
 use crate::protocol::{SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX};
+use crate::receipt_fanout::{RECEIPT_GROUP, RECEIPT_TOPICS, ReceiptFanout};
 use crate::registry::Registry;
 use crate::settings::Config;
+use crate::typing::TypingRelay;
 
 /// What the gateway is built from.
 pub struct Deps {
@@ -33,17 +36,21 @@ pub struct Deps {
     pub verifier: TokenVerifier,
     /// The message router.
     pub messages: Arc<dyn MessagePort>,
+    /// Conversation membership (fan-out, typing, watches).
+    pub members: Arc<dyn MemberPort>,
+    /// Delivered and read marks.
+    pub receipts: Arc<dyn ReceiptPort>,
+    /// Presence.
+    pub presence: Arc<dyn PresencePort>,
     /// Where this node takes part in fan-out from; `None` when something
     /// else fans messages out to the nodes (tests).
     pub fanout: Option<FanoutDeps>,
 }
 
-/// What the fan-out consumer needs.
+/// What the fan-out consumers need.
 pub struct FanoutDeps {
-    /// The bus with the router's message topics.
+    /// The bus with the router's message topics and the receipt topics.
     pub bus: EventBusRef,
-    /// Conversation membership.
-    pub members: Arc<dyn MemberPort>,
 }
 
 /// The sockets the caller bound.
@@ -57,6 +64,7 @@ pub struct GatewayService {
     shared: Shared,
     connections: TaskTracker,
     fanout: Option<FanoutDeps>,
+    acks: AckFlusher,
 }
 
 impl GatewayService {
@@ -65,18 +73,36 @@ impl GatewayService {
         crate::metrics::describe();
         let node_id = uuid::Uuid::now_v7().simple().to_string();
         let ttl = Duration::from_secs(config.registry_ttl_secs.max(3));
+        let hub = Hub::default();
+        let registry = Registry::new(deps.cache, node_id, ttl);
+        let typing = TypingRelay::new(
+            deps.members.clone(),
+            registry.clone(),
+            hub.clone(),
+            Duration::from_millis(config.typing_ttl_ms.max(100)),
+        );
+        let (acks, flusher) = crate::acks::batcher(
+            deps.receipts.clone(),
+            Duration::from_millis(config.ack_flush_ms),
+        );
         let shared = Shared {
             config: Arc::new(config),
             verifier: deps.verifier,
             port: deps.messages,
-            hub: Hub::default(),
-            registry: Registry::new(deps.cache, node_id, ttl),
+            members: deps.members,
+            receipts: deps.receipts,
+            presence: deps.presence,
+            acks,
+            typing,
+            hub,
+            registry,
             drain: CancellationToken::new(),
         };
         Self {
             shared,
             connections: TaskTracker::new(),
             fanout: deps.fanout,
+            acks: flusher,
         }
     }
 
@@ -102,10 +128,19 @@ impl GatewayService {
             shared,
             connections,
             fanout,
+            acks,
         } = self;
         let stop_node = CancellationToken::new();
-        let fanout_task =
-            fanout.map(|deps| spawn_fanout(deps, shared.registry.clone(), stop_node.clone()));
+        let fanout_tasks = fanout.map(|deps| {
+            let (registry, members) = (shared.registry.clone(), shared.members.clone());
+            let messages = Fanout::new(registry.clone(), members.clone(), deps.bus.clone());
+            let receipts = ReceiptFanout::new(registry, members);
+            [
+                spawn_consumer(&deps, FANOUT_GROUP, &MESSAGE_TOPICS, messages, &stop_node),
+                spawn_consumer(&deps, RECEIPT_GROUP, &RECEIPT_TOPICS, receipts, &stop_node),
+            ]
+        });
+        let acks_task = tokio::spawn(acks.run(stop_node.clone()));
         let (subscribed, on_subscribed) = tokio::sync::oneshot::channel();
         let hub_task = tokio::spawn({
             let (hub, registry, stop) = (
@@ -143,41 +178,42 @@ impl GatewayService {
             tracing::warn!("connections still open after the drain deadline");
         }
         stop_node.cancel();
-        let _ = tokio::join!(hub_task, refresh_task);
-        if let Some(task) = fanout_task {
+        let _ = tokio::join!(hub_task, refresh_task, acks_task);
+        for task in fanout_tasks.into_iter().flatten() {
             let _ = task.await;
         }
         server.await.map_err(std::io::Error::other)?
     }
 }
 
-/// Runs this node's share of the fan-out in the background: joining a
-/// consumer group can take a rebalance (seconds, longer after a crashed
+/// Runs this node's share of one fan-out consumer group in the background:
+/// joining a group can take a rebalance (seconds, longer after a crashed
 /// member), and connections must not wait for it — what they miss meanwhile
 /// they get from the store on the next message or resume.
-fn spawn_fanout(
-    deps: FanoutDeps,
-    registry: Registry,
-    stop: CancellationToken,
+fn spawn_consumer<H: chatflow_events::Handler + 'static>(
+    deps: &FanoutDeps,
+    group: &'static str,
+    topics: &[&str],
+    handler: H,
+    stop: &CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    let (bus, stop) = (deps.bus.clone(), stop.clone());
+    let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
     tokio::spawn(async move {
-        let topics: Vec<String> = MESSAGE_TOPICS.iter().map(|t| (*t).to_owned()).collect();
         let subscription = tokio::select! {
             () = stop.cancelled() => return,
-            joined = deps.bus.subscribe(FANOUT_GROUP, &topics) => match joined {
+            joined = bus.subscribe(group, &topics) => match joined {
                 Ok(subscription) => subscription,
                 Err(err) => {
-                    tracing::error!(error = %err, "cannot join the fan-out group; this node only serves replays");
+                    tracing::error!(error = %err, group, "cannot join a fan-out group; this node only serves replays");
                     return;
                 }
             },
         };
-        let handler = Fanout::new(registry, deps.members, deps.bus.clone());
         let policy = chatflow_events::RetryPolicy::default();
-        let result =
-            chatflow_events::run_consumer(subscription, deps.bus, handler, policy, stop).await;
+        let result = chatflow_events::run_consumer(subscription, bus, handler, policy, stop).await;
         if let Err(err) = result {
-            tracing::error!(error = %err, "fan-out consumer stopped");
+            tracing::error!(error = %err, group, "fan-out consumer stopped");
         }
     })
 }

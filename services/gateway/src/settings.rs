@@ -44,6 +44,17 @@ pub struct Config {
     pub drain_deadline_secs: u64,
     /// Conversations with more members than this fan out in the bulk lane.
     pub bulk_fanout_members: usize,
+    /// The receipts service's gRPC URL; unset: the one in this process.
+    pub receipts_url: Option<String>,
+    /// The profile service's gRPC URL (presence privacy); unset: in this process.
+    pub profile_url: Option<String>,
+    /// How long a typing indicator lasts without a repeat.
+    pub typing_ttl_ms: u64,
+    /// How long delivery acks are collected before one call to receipts.
+    pub ack_flush_ms: u64,
+    /// The presence replica of this node, when no presence service runs
+    /// in the same process (whose replica is then shared).
+    pub presence: chatflow_presence::PresenceSettings,
 }
 
 impl Default for Config {
@@ -68,6 +79,11 @@ impl Default for Config {
             drain_spread_ms: 5_000,
             drain_deadline_secs: 20,
             bulk_fanout_members: 256,
+            receipts_url: None,
+            profile_url: None,
+            typing_ttl_ms: 6_000,
+            ack_flush_ms: 250,
+            presence: chatflow_presence::PresenceSettings::default(),
         }
     }
 }

@@ -7,7 +7,9 @@ use chatflow_platform::{Endpoint, Platform, PlatformError, ServiceLauncher};
 use chatflow_runtime::Secret;
 
 use crate::keys::DiscoveryKey;
-use crate::{ACCOUNT_VERIFIED_TOPIC, Config, Deps, Listeners, PUBLISHED_TOPICS, ProfileService};
+use crate::{
+    ACCOUNT_VERIFIED_TOPIC, Config, Deps, GrpcListener, Listeners, PUBLISHED_TOPICS, ProfileService,
+};
 
 /// Partitions of the profile topics (keyed by user id); also used when this
 /// service is the first to create `chatflow.auth.account_verified`.
@@ -42,19 +44,30 @@ impl ServiceLauncher for ProfileLauncher {
             verifier: platform.token_verifier(NAME, &config.auth)?,
             flags: watch_flags(&config, platform)?,
         };
-        let http_addr = config.http_addr.clone();
+        let identity = platform.service_identity(NAME, config.internal_secret.as_ref())?;
+        let (http_addr, grpc_addr) = (config.http_addr.clone(), config.grpc_addr.clone());
+        let http = chatflow_platform::bind(&http_addr).await?;
+        let grpc = GrpcListener {
+            listener: chatflow_platform::bind(&grpc_addr).await?,
+            identity,
+        };
+        let endpoints = vec![
+            Endpoint::of(NAME, "http", &http, "http", ""),
+            Endpoint::of(NAME, "grpc", &grpc.listener, "http", ""),
+        ];
         let service = ProfileService::build(config, deps)
             .await
-            .map_err(|e| PlatformError::service(NAME, e))?;
-        let http = chatflow_platform::bind(&http_addr).await?;
-        let endpoint = Endpoint::of(NAME, "http", &http, "http", "");
+            .map_err(|e| PlatformError::service(NAME, e))?
+            .with_grpc(grpc);
+        // Presence in this process asks without the network.
+        platform.handles().publish(service.visibility_handle());
         let token = platform.shutdown().token();
         platform.shutdown().spawn(NAME, async move {
             if let Err(err) = service.run(Listeners { http }, token).await {
                 tracing::error!(error = %err, "profile service stopped with an error");
             }
         });
-        Ok(vec![endpoint])
+        Ok(endpoints)
     }
 }
 

@@ -13,11 +13,17 @@
 //! rate-limited batches and learn only users who consent to be found by
 //! them. Blocks hide the blocker from the blocked user and are published for
 //! the router. REST lives under `/v1`, documented at `/v1/profile/openapi.json`.
+//!
+//! Presence asks whether a viewer may see owners' online status and
+//! last-seen through `chatflow.profile.v1.ProfileService.PresenceVisibility`
+//! (gRPC, service identity required) or, in the same process, through the
+//! published [`ProfileVisibilityHandle`].
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod consumer;
 mod engine;
 mod error;
+mod grpc;
 mod keys;
 mod launcher;
 mod metrics;
@@ -29,11 +35,12 @@ mod store;
 mod validate;
 
 pub use error::ProfileError;
+pub use grpc::{MAX_VISIBILITY_OWNERS, ProfileVisibilityHandle};
 pub use keys::DiscoveryKey;
 pub use launcher::ProfileLauncher;
 pub use model::Visibility;
 pub use rest::openapi;
-pub use service::{Deps, Listeners, ProfileService};
+pub use service::{Deps, GrpcListener, Listeners, ProfileService};
 pub use settings::{Config, DiscoveryConfig};
 
 /// Consumed: proven identifiers, hashed into the discovery directory.

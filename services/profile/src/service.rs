@@ -1,9 +1,9 @@
-//! The service itself: build it from its deps, run it on the caller's listener.
+//! The service itself: build it from its deps, run it on the caller's listeners.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chatflow_authn::TokenVerifier;
+use chatflow_authn::{ServiceIdentity, TokenVerifier};
 use chatflow_cache::CacheRef;
 use chatflow_events::EventBusRef;
 use chatflow_flags::FlagCache;
@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::consumer::{self, DirectoryWriter};
 use crate::engine::{Engine, Parts};
+use crate::grpc::{self, ProfileVisibilityHandle};
 use crate::keys::DiscoveryKey;
 use crate::rest;
 use crate::store::ProfileStore;
@@ -40,11 +41,21 @@ pub struct Listeners {
     pub http: TcpListener,
 }
 
+/// The internal gRPC API's socket (`chatflow.profile.v1.ProfileService`)
+/// and the identity that guards it; see [`ProfileService::with_grpc`].
+pub struct GrpcListener {
+    /// Where to serve it.
+    pub listener: TcpListener,
+    /// Admits only calls carrying a valid service assertion.
+    pub identity: ServiceIdentity,
+}
+
 /// A built profile service, ready to run.
 pub struct ProfileService {
     engine: Engine,
     bus: EventBusRef,
     verifier: TokenVerifier,
+    grpc: Option<GrpcListener>,
 }
 
 impl ProfileService {
@@ -73,7 +84,20 @@ impl ProfileService {
             }),
             bus: deps.bus,
             verifier: deps.verifier,
+            grpc: None,
         })
+    }
+
+    /// Also serves the internal gRPC API on `grpc` while running. Optional,
+    /// so callers that only need REST (and their `Listeners`) stay as they are.
+    pub fn with_grpc(mut self, grpc: GrpcListener) -> Self {
+        self.grpc = Some(grpc);
+        self
+    }
+
+    /// Presence visibility answers for services in this process.
+    pub fn visibility_handle(&self) -> ProfileVisibilityHandle {
+        ProfileVisibilityHandle::new(self.engine.clone())
     }
 
     /// The id of the discovery key in use (public; clients send it back).
@@ -81,8 +105,9 @@ impl ProfileService {
         self.engine.key.id().to_owned()
     }
 
-    /// Serves REST, relays the outbox and consumes `account_verified` until
-    /// `shutdown`, then drains (committing consumer offsets) and returns.
+    /// Serves REST (and gRPC, if given), relays the outbox and consumes
+    /// `account_verified` until `shutdown`, then drains (committing consumer
+    /// offsets) and returns.
     pub async fn run(
         self,
         listeners: Listeners,
@@ -92,6 +117,7 @@ impl ProfileService {
             engine,
             bus,
             verifier,
+            grpc: internal,
         } = self;
         // Ends the background tasks with the server, without touching the
         // caller's token (it may be the whole fleet's).
@@ -113,11 +139,24 @@ impl ProfileService {
             let group = engine.config.consumer_group.clone();
             tokio::spawn(consumer::run(bus, group, writer, tasks.clone()))
         };
+        let grpc_server = internal.map(|api| {
+            let routes = grpc::routes(engine.clone(), &api.identity);
+            chatflow_runtime::serve::serve_grpc(api.listener, routes, shutdown.clone())
+        });
         let router = rest::router(engine, verifier);
-        if let Err(err) =
-            chatflow_runtime::serve::serve_http(listeners.http, router, shutdown).await
-        {
+        let http = chatflow_runtime::serve::serve_http(listeners.http, router, shutdown);
+        let grpc_result = async {
+            match grpc_server {
+                Some(server) => server.await,
+                None => Ok(()),
+            }
+        };
+        let (http_result, grpc_result) = tokio::join!(http, grpc_result);
+        if let Err(err) = http_result {
             tracing::error!(error = %err, "profile REST server failed");
+        }
+        if let Err(err) = grpc_result {
+            tracing::error!(error = %err, "profile gRPC server failed");
         }
         tasks.cancel();
         for (name, task) in [("consumer", consumer), ("outbox relay", relay)] {

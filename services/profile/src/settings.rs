@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// REST API address.
     pub http_addr: String,
+    /// gRPC address (`chatflow.profile.v1.ProfileService`, internal callers only).
+    pub grpc_addr: String,
+    /// The fleet's internal secret (at least 32 bytes) that checks service
+    /// identities on gRPC. Required with `--production`; in development the
+    /// fleet's `<data_dir>/internal-secret` is used (created if absent).
+    pub internal_secret: Option<Secret<String>>,
     /// Largest accepted REST body. A full discovery batch (1000 hashes of
     /// 64 hex characters) is about 70 KiB.
     pub max_body_bytes: usize,
@@ -34,6 +40,8 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             http_addr: "127.0.0.1:7100".to_owned(),
+            grpc_addr: "127.0.0.1:7101".to_owned(),
+            internal_secret: None,
             max_body_bytes: 128 * 1024,
             auth: chatflow_authn::VerifierConfig::default(),
             discovery: DiscoveryConfig::default(),

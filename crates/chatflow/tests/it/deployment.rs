@@ -1,8 +1,10 @@
 //! A whole ChatFlow deployment for end-to-end tests, in either shape:
 //! [`Deployment::embedded`] is `chatflow up` (one process, embedded
 //! backends); [`Deployment::split`] is a core process (auth, config,
-//! rate-limit, profile, groups), a message router and gateways, each its own
-//! process, on Kafka, PostgreSQL, Redis and DynamoDB Local, talking gRPC.
+//! rate-limit, profile, groups, receipts, presence), a message router and
+//! gateways, each its own process, on Kafka, PostgreSQL, Redis and DynamoDB
+//! Local, talking gRPC. Split gateways run their own presence replicas with
+//! a short device TTL (3 s), so a killed gateway's users go offline quickly.
 //! Tests ask for URLs by `"<service> <protocol>"` and never know which.
 
 use crate::process::Fleet;
@@ -32,10 +34,21 @@ impl Deployment {
     pub async fn split(gateways: usize) -> Self {
         let data = tempfile::tempdir().unwrap();
         let shared = backends();
-        let core_services = ["serve", "auth", "config", "rate-limit", "profile", "groups"];
+        let core_services = [
+            "serve",
+            "auth",
+            "config",
+            "rate-limit",
+            "profile",
+            "groups",
+            "receipts",
+            "presence",
+        ];
         let core = Fleet::start(data.path(), &core_services, &shared).await;
         let jwks = format!("{}/.well-known/jwks.json", core.url("auth http"));
         let groups = core.url("groups grpc");
+        let receipts = core.url("receipts grpc");
+        let profile = core.url("profile grpc");
         let router_grpc = fixed_addr();
         let router_env = with(
             &shared,
@@ -62,6 +75,16 @@ impl Deployment {
                         &format!("http://{router_grpc}"),
                     ),
                     ("CHATFLOW_SERVICES__GATEWAY__HTTP_ADDR", &fixed_addr()),
+                    ("CHATFLOW_SERVICES__GATEWAY__RECEIPTS_URL", &receipts),
+                    ("CHATFLOW_SERVICES__GATEWAY__PROFILE_URL", &profile),
+                    (
+                        "CHATFLOW_SERVICES__GATEWAY__PRESENCE__DEVICE_TTL_MS",
+                        &"3000".to_owned(),
+                    ),
+                    (
+                        "CHATFLOW_SERVICES__GATEWAY__PRESENCE__ANTI_ENTROPY_MS",
+                        &"500".to_owned(),
+                    ),
                 ],
             );
             fleets.push(Fleet::start(data.path(), &["serve", "gateway"], &gateway_env).await);
@@ -83,6 +106,11 @@ impl Deployment {
     /// Registers, verifies and logs in `email`; returns (user id, access token).
     pub async fn account(&mut self, email: &str) -> (String, String) {
         self.fleets[0].account(email).await
+    }
+
+    /// Logs in `email` again as another device; returns its access token.
+    pub async fn login_device(&mut self, email: &str, device_id: &str) -> String {
+        self.fleets[0].login_device(email, device_id).await
     }
 
     /// Stops every process with SIGTERM, gateways first.

@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod deployment;
+mod live;
 mod messaging;
+#[cfg(feature = "kafka")]
+mod presence;
 mod process;
 #[cfg(feature = "kafka")]
 mod split;

@@ -16,12 +16,17 @@ use tokio::sync::mpsc;
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Every listener of every service on a free port.
-const PORT_ZERO: [&str; 11] = [
+const PORT_ZERO: [&str; 16] = [
     "CHATFLOW_SERVICES__CONFIG__HTTP_ADDR",
     "CHATFLOW_SERVICES__CONFIG__GRPC_ADDR",
     "CHATFLOW_SERVICES__AUTH__HTTP_ADDR",
     "CHATFLOW_SERVICES__RATE_LIMIT__GRPC_ADDR",
     "CHATFLOW_SERVICES__PROFILE__HTTP_ADDR",
+    "CHATFLOW_SERVICES__PROFILE__GRPC_ADDR",
+    "CHATFLOW_SERVICES__RECEIPTS__HTTP_ADDR",
+    "CHATFLOW_SERVICES__RECEIPTS__GRPC_ADDR",
+    "CHATFLOW_SERVICES__PRESENCE__HTTP_ADDR",
+    "CHATFLOW_SERVICES__PRESENCE__GRPC_ADDR",
     "CHATFLOW_SERVICES__GROUPS__HTTP_ADDR",
     "CHATFLOW_SERVICES__GROUPS__GRPC_ADDR",
     "CHATFLOW_SERVICES__MESSAGE_ROUTER__HTTP_ADDR",
@@ -201,11 +206,36 @@ impl Fleet {
     }
 
     #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    /// Logs in `email` again as another device; returns its access token.
+    pub async fn login_device(&self, email: &str, device_id: &str) -> String {
+        let session: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/v1/auth/login", self.url("auth http")))
+            .json(
+                &serde_json::json!({"email": email, "password": PASSWORD, "device_id": device_id}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        session["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{session}"))
+            .to_owned()
+    }
+
     /// SIGKILL (no drain, no goodbye), then the same command again on the
     /// same fixed addresses; listeners given as port 0 get new ports.
     pub async fn restart_after_kill(mut self) -> Self {
         self.child.kill().await.unwrap();
         Self::spawn(self.spec.clone()).await
+    }
+
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    /// SIGKILL: the process vanishes without a goodbye.
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
     }
 
     /// Sends SIGTERM and waits for a clean exit.

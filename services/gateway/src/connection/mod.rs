@@ -20,10 +20,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use writer::Closer;
 
+use crate::acks::AckBatcher;
 use crate::delivery::{Delivery, ResumeCommand};
 use crate::hub::Hub;
 use crate::metrics;
-use crate::ports::{Caller, MessagePort};
+use crate::ports::{Caller, MemberPort, MessagePort, PresencePort, ReceiptPort};
 use crate::protocol::{
     ClientFrame, ErrorCode, Limits, PROTOCOL_VERSION, ServerFrame, Welcome, close,
     decode_client_frame,
@@ -31,6 +32,7 @@ use crate::protocol::{
 use crate::queue::{self, Outbound, QueueLimits};
 use crate::registry::Registry;
 use crate::settings::Config;
+use crate::typing::TypingRelay;
 
 /// Live deliveries buffered per connection before it counts as too slow.
 const LIVE_BUFFER: usize = 1024;
@@ -46,6 +48,16 @@ pub struct Shared {
     pub verifier: TokenVerifier,
     /// The message router.
     pub port: Arc<dyn MessagePort>,
+    /// Conversation membership.
+    pub members: Arc<dyn MemberPort>,
+    /// Delivered and read marks.
+    pub receipts: Arc<dyn ReceiptPort>,
+    /// Presence.
+    pub presence: Arc<dyn PresencePort>,
+    /// Collects delivery acks for the receipts service.
+    pub acks: AckBatcher,
+    /// Relays typing indicators.
+    pub typing: TypingRelay,
     /// This node's connections.
     pub hub: Hub,
     /// Where users' connections are recorded.
@@ -182,9 +194,12 @@ async fn run_session(
     };
     let (live_tx, live_rx) = mpsc::channel(LIVE_BUFFER);
     let (resume_tx, resume_rx) = mpsc::channel(RESUME_BUFFER);
-    let (slot, first) = shared
-        .hub
-        .join(&caller.user_id, live_tx, closer.token().clone());
+    let (slot, first) = shared.hub.join(
+        &caller.user_id,
+        live_tx,
+        out.clone(),
+        closer.token().clone(),
+    );
     if first && let Err(err) = shared.registry.register(&caller.user_id).await {
         tracing::warn!(error = %err, "cannot register the connection; live delivery may lag");
     }
@@ -204,10 +219,11 @@ async fn run_session(
     );
     let delivery = Delivery::new(
         caller.clone(),
-        shared.port.clone(),
+        (shared.port.clone(), shared.receipts.clone()),
         out.clone(),
         shared.config.replay_page,
     );
+    let positions = delivery.positions();
     // Queued before the task starts, so the replay comes before any live
     // message (the task prefers resumes).
     if !resume.is_empty() {
@@ -221,11 +237,11 @@ async fn run_session(
         caller.clone(),
         (user, token),
         shared.clone(),
-        out.clone(),
-        closer.clone(),
-        resume_tx,
+        (out.clone(), closer.clone()),
+        (resume_tx, positions),
     );
     session.read_loop(stream).await;
+    session.end();
     closer.close(close::NORMAL, "bye");
     let _ = delivery.await;
     ::metrics::gauge!(metrics::CONNECTIONS).decrement(1.0);

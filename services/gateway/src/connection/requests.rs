@@ -11,8 +11,10 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
+mod live;
+
 use super::{Closer, Shared, auth_close, next_text, push, push_error};
-use crate::delivery::ResumeCommand;
+use crate::delivery::{Positions, ResumeCommand};
 use crate::metrics;
 use crate::ports::{Caller, PortError, Submit};
 use crate::protocol::{ClientFrame, ErrorCode, ServerFrame, close, decode_client_frame};
@@ -30,6 +32,8 @@ pub struct Session {
     resumes: mpsc::Sender<ResumeCommand>,
     /// Set once the token expired: the end of its refresh window.
     refresh_deadline: Option<Instant>,
+    /// Presence, typing, acks and reads.
+    live: live::LiveState,
 }
 
 impl Session {
@@ -38,10 +42,10 @@ impl Session {
         caller: Caller,
         (user, token): (AuthenticatedUser, String),
         shared: Shared,
-        out: Outbound,
-        closer: Closer,
-        resumes: mpsc::Sender<ResumeCommand>,
+        (out, closer): (Outbound, Closer),
+        (resumes, positions): (mpsc::Sender<ResumeCommand>, Positions),
     ) -> Self {
+        let live = live::LiveState::new(&caller, &shared, positions);
         Self {
             caller,
             user,
@@ -51,6 +55,7 @@ impl Session {
             closer,
             resumes,
             refresh_deadline: None,
+            live,
         }
     }
 
@@ -63,6 +68,7 @@ impl Session {
         let mut drain_deadline: Option<Instant> = None;
         loop {
             let expiry = self.expiry_instant();
+            let typing_deadline = self.live.typing_deadline();
             tokio::select! {
                 biased;
                 () = self.closer.token().cancelled() => return,
@@ -79,6 +85,9 @@ impl Session {
                 }
                 () = sleep_until(expiry) => {
                     if self.on_expiry() { return; }
+                }
+                () = sleep_until(typing_deadline.unwrap_or(idle_at)), if typing_deadline.is_some() => {
+                    self.typing_expired();
                 }
                 () = sleep_until(revalidate_at) => {
                     revalidate_at = Instant::now() + revalidate;
@@ -165,15 +174,18 @@ impl Session {
                 };
                 self.submit(&react.id, request).await;
             }
-            // Delivery acknowledgements feed read receipts (a later service);
-            // the gateway itself needs nothing from them.
-            ClientFrame::Ack(_) => {}
+            ClientFrame::Ack(ack) => self.on_ack(&ack),
+            ClientFrame::Read(read) => self.on_read(read).await,
+            ClientFrame::Watch(watch) => self.on_watch(watch).await,
+            ClientFrame::Presence { status } => self.on_presence(status),
+            ClientFrame::Typing(typing) => self.on_typing(&typing),
             ClientFrame::Refresh { id, token } => self.refresh(&id, &token).await,
             ClientFrame::Ping { id } => push(&self.out, &ServerFrame::Pong { id }),
         }
     }
 
     async fn submit(&self, id: &str, request: Submit) {
+        self.live.touch();
         match self.shared.port.submit(&self.caller, request).await {
             Ok(stored) => push(
                 &self.out,
@@ -190,7 +202,7 @@ impl Session {
         }
     }
 
-    fn answer_error(&self, id: &str, err: PortError) {
+    pub(super) fn answer_error(&self, id: &str, err: PortError) {
         push(
             &self.out,
             &ServerFrame::Error {

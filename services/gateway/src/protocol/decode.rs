@@ -43,9 +43,14 @@ const MAX_CONVERSATION_ID_CHARS: usize = 128;
 /// Longest client message id.
 const MAX_CLIENT_MSG_ID_CHARS: usize = 64;
 /// The frame types of this protocol version.
-const KNOWN_TYPES: [&str; 9] = [
-    "hello", "resume", "send", "edit", "delete", "react", "ack", "refresh", "ping",
+const KNOWN_TYPES: [&str; 13] = [
+    "hello", "resume", "send", "edit", "delete", "react", "ack", "read", "watch", "presence",
+    "typing", "refresh", "ping",
 ];
+/// Most users one `watch` may name.
+pub const MAX_WATCH_USERS: usize = 500;
+/// Longest user id.
+const MAX_USER_ID_CHARS: usize = 64;
 
 /// Parses and validates one text frame.
 pub fn decode_client_frame(text: &str, limits: &Limits) -> Result<ClientFrame, DecodeError> {
@@ -119,6 +124,25 @@ fn check(frame: &ClientFrame, limits: &Limits) -> Result<(), String> {
             target(react.target_seq)
         }
         ClientFrame::Ack(ack) => conversation(&ack.conversation_id),
+        ClientFrame::Read(read) => {
+            conversation(&read.conversation_id)?;
+            if read.seq == 0 {
+                return Err("`seq` starts at 1".into());
+            }
+            Ok(())
+        }
+        ClientFrame::Watch(watch) => {
+            if watch.user_ids.len() > MAX_WATCH_USERS {
+                return Err(format!("at most {MAX_WATCH_USERS} users per watch"));
+            }
+            watch.user_ids.iter().try_for_each(|u| user_id(u))?;
+            watch
+                .conversation_id
+                .as_deref()
+                .map_or(Ok(()), conversation)
+        }
+        ClientFrame::Typing(typing) => conversation(&typing.conversation_id),
+        ClientFrame::Presence { .. } => Ok(()),
         ClientFrame::Refresh { token, .. } if token.is_empty() => Err("`token` is empty".into()),
         ClientFrame::Refresh { .. } | ClientFrame::Ping { .. } => Ok(()),
     }
@@ -152,6 +176,22 @@ fn conversation(id: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "conversation id {:?} must be 1-{MAX_CONVERSATION_ID_CHARS} characters of A-Z, a-z, 0-9, '_' or '-'",
+            truncate(id)
+        ))
+    }
+}
+
+fn user_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_USER_ID_CHARS
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "user id {:?} must be 1-{MAX_USER_ID_CHARS} characters of A-Z, a-z, 0-9, '_' or '-'",
             truncate(id)
         ))
     }
@@ -236,6 +276,36 @@ mod tests {
                 Some("11"),
             ),
             (r#"{"type":"ping","id":""}"#, ErrorCode::InvalidFrame, None),
+            (
+                r#"{"type":"read","id":"12","conversation_id":"g_1","seq":0}"#,
+                ErrorCode::InvalidFrame,
+                Some("12"),
+            ),
+            (
+                r#"{"type":"read","id":"13","conversation_id":"g_1","seq":-1}"#,
+                ErrorCode::InvalidFrame,
+                Some("13"),
+            ),
+            (
+                r#"{"type":"watch","id":"14","user_ids":["ok","not ok"]}"#,
+                ErrorCode::InvalidFrame,
+                Some("14"),
+            ),
+            (
+                r#"{"type":"presence","status":"invisible"}"#,
+                ErrorCode::InvalidFrame,
+                None,
+            ),
+            (
+                r#"{"type":"typing","conversation_id":"g_1"}"#,
+                ErrorCode::InvalidFrame,
+                None,
+            ),
+            (
+                r#"{"type":"typing","conversation_id":"g_1","active":true,"ttl":5}"#,
+                ErrorCode::InvalidFrame,
+                None,
+            ),
         ];
         for (text, code, id) in cases {
             let err = decode(text).unwrap_err();
@@ -246,6 +316,33 @@ mod tests {
                 err.message
             );
         }
+    }
+
+    #[test]
+    fn live_frames_decode() {
+        let cases = [
+            (
+                r#"{"type":"read","id":"r","conversation_id":"g_1","seq":4}"#,
+                "read",
+            ),
+            (
+                r#"{"type":"watch","id":"w","user_ids":["u1"],"conversation_id":"g_1"}"#,
+                "watch",
+            ),
+            (r#"{"type":"presence","status":"away"}"#, "presence"),
+            (
+                r#"{"type":"typing","conversation_id":"g_1","active":false}"#,
+                "typing",
+            ),
+        ];
+        for (text, kind) in cases {
+            assert_eq!(decode(text).map(|f| f.kind()), Ok(kind), "{text}");
+        }
+        let watch = format!(
+            r#"{{"type":"watch","id":"w","user_ids":[{}]}}"#,
+            vec![r#""u""#; MAX_WATCH_USERS + 1].join(",")
+        );
+        assert_eq!(decode(&watch).unwrap_err().code, ErrorCode::InvalidFrame);
     }
 
     #[test]

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::live::{DeviceStatus, ReadFrame, ReceiptUpdate, TypingFrame, WatchFrame};
+use crate::ports::{MemberMarks, PresenceView};
+
 /// A frame from a client.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -30,6 +33,17 @@ pub enum ClientFrame {
     React(ReactFrame),
     /// Acknowledges receipt of messages up to `seq`.
     Ack(AckFrame),
+    /// Marks a conversation read up to `seq`.
+    Read(ReadFrame),
+    /// Follows some users' presence.
+    Watch(WatchFrame),
+    /// Sets this device's own presence.
+    Presence {
+        /// Online (in use) or away (idle, background).
+        status: DeviceStatus,
+    },
+    /// Typing started or stopped.
+    Typing(TypingFrame),
     /// Replaces the access token before it expires.
     Refresh {
         /// Request id, echoed.
@@ -55,6 +69,9 @@ impl ClientFrame {
             Self::Delete(f) => Some(&f.id),
             Self::React(f) => Some(&f.id),
             Self::Ack(f) => f.id.as_deref(),
+            Self::Read(f) => Some(&f.id),
+            Self::Watch(f) => Some(&f.id),
+            Self::Presence { .. } | Self::Typing(_) => None,
         }
     }
 
@@ -68,6 +85,10 @@ impl ClientFrame {
             Self::Delete(_) => "delete",
             Self::React(_) => "react",
             Self::Ack(_) => "ack",
+            Self::Read(_) => "read",
+            Self::Watch(_) => "watch",
+            Self::Presence { .. } => "presence",
+            Self::Typing(_) => "typing",
             Self::Refresh { .. } => "refresh",
             Self::Ping { .. } => "ping",
         }
@@ -323,5 +344,47 @@ pub enum ServerFrame {
     Drain {
         /// Jittered per connection, so clients do not all return at once.
         reconnect_after_ms: u64,
+    },
+    /// Answer to `read`: the reader's marks and unread count now.
+    Marked {
+        /// The request's id.
+        id: String,
+        /// Where.
+        conversation_id: String,
+        /// The read mark (never lower than before).
+        read_seq: u64,
+        /// Unread messages left in the conversation.
+        unread: u64,
+    },
+    /// A member's delivered or read mark moved.
+    Receipt(ReceiptUpdate),
+    /// Every member's marks in a conversation, after its replay.
+    Receipts {
+        /// Where.
+        conversation_id: String,
+        /// Each member's marks (read marks hidden by privacy left out).
+        members: Vec<MemberMarks>,
+        /// The viewer's unread messages in it.
+        unread: u64,
+    },
+    /// Answer to `watch`: the watched users' presence now.
+    Watching {
+        /// The request's id.
+        id: String,
+        /// Each watched user.
+        users: Vec<PresenceView>,
+    },
+    /// A watched user's presence changed (ephemeral).
+    Presence(PresenceView),
+    /// Someone in a conversation started or stopped typing (ephemeral).
+    Typing {
+        /// Where.
+        conversation_id: String,
+        /// Who.
+        user_id: String,
+        /// Started or stopped.
+        active: bool,
+        /// Treat as stopped after this long without a repeat.
+        ttl_ms: u64,
     },
 }

@@ -4,12 +4,14 @@
 
 mod decode;
 mod frames;
+mod live;
 
-pub use decode::{DecodeError, Limits, decode_client_frame};
+pub use decode::{DecodeError, Limits, MAX_WATCH_USERS, decode_client_frame};
 pub use frames::{
     AckFrame, ClientFrame, DeleteFrame, EditFrame, ErrorCode, HelloFrame, MessageBody, ReactFrame,
     SendFrame, ServerFrame, Welcome,
 };
+pub use live::{DeviceStatus, ReadFrame, ReceiptUpdate, TypingFrame, WatchFrame};
 
 /// The subprotocol a client offers in `Sec-WebSocket-Protocol`; the server
 /// selects it. A second entry `access_token.<jwt>` may carry the token.

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use chatflow_cache::CacheRef;
-use chatflow_gateway::ports::{Caller, MessagePort, PortError, Stored, StoredMessage, Submit};
+use chatflow_gateway::ports::{
+    Caller, MemberPort, MessagePort, PortError, Stored, StoredMessage, Submit,
+};
 use chatflow_gateway::protocol::ErrorCode;
 use chatflow_gateway::registry::{NodeDelivery, Registry};
 use chatflow_gateway::{Config, Deps, GatewayService, Listeners};
@@ -20,6 +22,8 @@ use chatflow_testkit::{BackendKind, TestBackends};
 use parking_lot::Mutex;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
+
+use crate::fakes::{FakePresence, FakeReceipts};
 
 pub const ALICE: &str = "0190e4c8-7b1a-7000-8000-00000000a11c";
 pub const BOB: &str = "0190e4c8-7b1a-7000-8000-0000000000b0";
@@ -173,11 +177,23 @@ impl MessagePort for LocalRouter {
     }
 }
 
+#[async_trait]
+impl MemberPort for LocalRouter {
+    async fn members(&self, conversation_id: &str) -> Result<Vec<String>, PortError> {
+        self.members
+            .get(conversation_id)
+            .cloned()
+            .ok_or_else(|| PortError::fatal(ErrorCode::NotFound, "no such conversation"))
+    }
+}
+
 /// A running gateway node.
 pub struct TestGateway {
     pub ws_url: String,
     pub issuer: TestIssuer,
     pub router: Arc<LocalRouter>,
+    pub receipts: Arc<FakeReceipts>,
+    pub presence: Arc<FakePresence>,
     pub cache: CacheRef,
     pub stop: CancellationToken,
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -204,12 +220,17 @@ impl TestGateway {
         let cache = backends.cache().await;
         let issuer = TestIssuer::new();
         let router = Arc::new(LocalRouter::new(cache.clone()));
+        let receipts = Arc::new(FakeReceipts::default());
+        let presence = Arc::new(FakePresence::default());
         let service = GatewayService::build(
             config,
             Deps {
                 cache: cache.clone(),
                 verifier: issuer.verifier(cache.clone()),
                 messages: router.clone(),
+                members: router.clone(),
+                receipts: receipts.clone(),
+                presence: presence.clone(),
                 fanout: None,
             },
         );
@@ -221,6 +242,8 @@ impl TestGateway {
             ws_url,
             issuer,
             router,
+            receipts,
+            presence,
             cache,
             stop,
             task,

@@ -14,7 +14,7 @@ macro_rules! fanout_suite {
         use chatflow_events::{Delivery, Handler};
         use chatflow_gateway::fanout::{Fanout, UNDELIVERED_TOPIC};
         use chatflow_gateway::ports::{MemberPort, PortError};
-        use chatflow_gateway::registry::{NodeDelivery, Registry, node_channel};
+        use chatflow_gateway::registry::{NodeFrame, Registry, node_channel};
         use chatflow_proto::gateway::v1::MessagesUndelivered;
         use chatflow_proto::messages::v1 as pb;
         use chatflow_testkit::TestBackends;
@@ -84,7 +84,9 @@ macro_rules! fanout_suite {
                     .unwrap()
                     .unwrap()
                     .unwrap();
-                let node: NodeDelivery = serde_json::from_slice(&payload).unwrap();
+                let NodeFrame::Message(node) = serde_json::from_slice(&payload).unwrap() else {
+                    panic!("not a message delivery");
+                };
                 assert_eq!((node.seq, node.recipients), (7, vec![user.to_owned()]));
                 assert_eq!(node.message["text"], "hi");
             }

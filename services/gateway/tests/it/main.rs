@@ -6,13 +6,18 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod app;
+mod fakes;
 mod fanout;
+mod live;
 mod suite;
 
 mod embedded {
     crate::gateway_suite!(chatflow_testkit::BackendKind::Embedded);
     mod fanout {
         crate::fanout_suite!(chatflow_testkit::BackendKind::Embedded);
+    }
+    mod live {
+        crate::live_suite!(chatflow_testkit::BackendKind::Embedded);
     }
 }
 
@@ -21,5 +26,8 @@ mod real {
     crate::gateway_suite!(chatflow_testkit::BackendKind::Real);
     mod fanout {
         crate::fanout_suite!(chatflow_testkit::BackendKind::Real);
+    }
+    mod live {
+        crate::live_suite!(chatflow_testkit::BackendKind::Real);
     }
 }

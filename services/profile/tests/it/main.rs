@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod app;
+mod grpc;
 mod profile;
 mod social;
 
@@ -15,6 +16,9 @@ mod embedded {
     mod social {
         crate::social_suite!(chatflow_testkit::BackendKind::Embedded);
     }
+    mod grpc {
+        crate::grpc_suite!(chatflow_testkit::BackendKind::Embedded);
+    }
 }
 
 #[cfg(feature = "kafka")]
@@ -24,5 +28,8 @@ mod real {
     }
     mod social {
         crate::social_suite!(chatflow_testkit::BackendKind::Real);
+    }
+    mod grpc {
+        crate::grpc_suite!(chatflow_testkit::BackendKind::Real);
     }
 }

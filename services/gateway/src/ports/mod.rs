@@ -148,3 +148,10 @@ pub trait MemberPort: Send + Sync + 'static {
     /// The current members of a conversation.
     async fn members(&self, conversation_id: &str) -> Result<Vec<String>, PortError>;
 }
+
+mod live;
+
+pub use live::{
+    ConversationReceipts, DeviceSession, MemberMarks, PresencePort, PresenceView, ReadMarked,
+    ReceiptPort, ReceiptSnapshot, Watch,
+};
