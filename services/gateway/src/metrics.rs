@@ -31,6 +31,8 @@ pub const ACKS_FLUSHED: &str = "chatflow_gateway_acks_flushed_total";
 pub const ACKS_DROPPED: &str = "chatflow_gateway_acks_dropped_total";
 /// Typing indicators relayed to other members' nodes.
 pub const TYPING_RELAYED: &str = "chatflow_gateway_typing_relayed_total";
+/// Typing indicators dropped by the per-connection start rate.
+pub const TYPING_THROTTLED: &str = "chatflow_gateway_typing_throttled_total";
 /// Receipt changes fanned out.
 pub const RECEIPTS_FANNED_OUT: &str = "chatflow_gateway_receipts_fanned_out_total";
 
@@ -54,6 +56,7 @@ pub fn describe() {
     metrics::describe_counter!(ACKS_FLUSHED, "delivery acks sent to the receipts service");
     metrics::describe_counter!(ACKS_DROPPED, "delivery acks dropped");
     metrics::describe_counter!(TYPING_RELAYED, "typing indicators relayed");
+    metrics::describe_counter!(TYPING_THROTTLED, "typing indicators dropped by rate");
     metrics::describe_counter!(RECEIPTS_FANNED_OUT, "receipt changes fanned out");
 }
 

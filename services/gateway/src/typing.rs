@@ -4,7 +4,10 @@
 //! conversation and, if no repeat or stop arrives before it, tells the
 //! others the user stopped (also when the connection closes). Repeats
 //! inside the refresh interval are absorbed here, so a chatty client costs
-//! the others nothing.
+//! the others nothing, and new indicators are rate-limited per connection
+//! (a token bucket: [`STARTS_PER_SEC`], bursts of [`START_BURST`]), so a
+//! client flapping start/stop cannot flood a conversation: the starts over
+//! the limit are dropped, and so are the stops that would follow them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,6 +23,10 @@ use crate::registry::{NodeFrame, Registry};
 
 /// Conversations one connection may be typing in at once.
 pub const MAX_ACTIVE: usize = 8;
+/// New typing indicators a connection may start per second, sustained.
+pub const STARTS_PER_SEC: f64 = 1.0;
+/// New typing indicators a connection may start in a burst.
+pub const START_BURST: f64 = 3.0;
 
 /// Relays typing indicators for a node's connections; cheap to clone.
 #[derive(Clone)]
@@ -111,10 +118,21 @@ pub enum TypingAction {
 }
 
 /// One connection's typing state: per conversation, when the others were
-/// last told and when the indicator runs out.
-#[derive(Debug, Default)]
+/// last told and when the indicator runs out; and the starts allowed.
+#[derive(Debug)]
 pub struct TypingClock {
     active: HashMap<String, (Instant, Instant)>,
+    /// Starts left in the bucket, and when it was last filled.
+    starts: (f64, Instant),
+}
+
+impl Default for TypingClock {
+    fn default() -> Self {
+        Self {
+            active: HashMap::new(),
+            starts: (START_BURST, Instant::now()),
+        }
+    }
 }
 
 impl TypingClock {
@@ -144,9 +162,26 @@ impl TypingClock {
         if self.active.len() >= MAX_ACTIVE {
             return TypingAction::TooMany;
         }
+        if !self.take_start(now) {
+            ::metrics::counter!(metrics::TYPING_THROTTLED).increment(1);
+            return TypingAction::Absorb;
+        }
         self.active
             .insert(conversation.to_owned(), (now, now + ttl));
         TypingAction::Relay
+    }
+
+    /// Takes one start from the bucket, refilled for the time since.
+    fn take_start(&mut self, now: Instant) -> bool {
+        let (tokens, since) = self.starts;
+        let refill = now.saturating_duration_since(since).as_secs_f64() * STARTS_PER_SEC;
+        let tokens = (tokens + refill).min(START_BURST);
+        if tokens < 1.0 {
+            self.starts = (tokens, now);
+            return false;
+        }
+        self.starts = (tokens - 1.0, now);
+        true
     }
 
     /// The next deadline, if the user is typing anywhere.
@@ -217,10 +252,34 @@ mod tests {
     }
 
     #[test]
+    fn flapping_start_stop_is_held_to_the_start_rate() {
+        let mut clock = TypingClock::default();
+        let t0 = Instant::now();
+        let mut relayed = 0;
+        // 100 start/stop pairs within one second.
+        for i in 0..100u64 {
+            let at = t0 + Duration::from_millis(i * 10);
+            for active in [true, false] {
+                if clock.on_frame("c", active, at, TTL) == TypingAction::Relay {
+                    relayed += 1;
+                }
+            }
+        }
+        // The burst of 3 starts, each with its stop; the bucket refills one
+        // start per second, not yet enough within the 990 ms.
+        assert_eq!(relayed, 6);
+        // After a quiet second, the user may type again.
+        let later = t0 + Duration::from_secs(3);
+        assert_eq!(clock.on_frame("c", true, later, TTL), TypingAction::Relay);
+    }
+
+    #[test]
     fn typing_in_too_many_conversations_at_once_is_refused() {
         let mut clock = TypingClock::default();
         let now = Instant::now();
-        for i in 0..MAX_ACTIVE {
+        for (i, step) in (0..MAX_ACTIVE).zip(0u64..) {
+            // Spread out so the start rate never limits.
+            let now = now + Duration::from_secs(step);
             assert_eq!(
                 clock.on_frame(&format!("c{i}"), true, now, TTL),
                 TypingAction::Relay

@@ -219,6 +219,40 @@ async fn receipts_typing_and_presence(mut fleet: Deployment) {
         "{summary}"
     );
 
+    // A direct chat: Ada's message is delivered to Bo, then read, and she sees both.
+    let direct: Value = http
+        .post(format!("{}/v1/groups/direct", fleet.url("groups http")))
+        .bearer_auth(&ada)
+        .json(&json!({"user_id": bo_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let direct_id = direct["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{direct}"))
+        .to_owned();
+    ada_ws.send(send("d1", &direct_id, "just us")).await;
+    let direct_seq = ada_ws.recv_type("ack").await["seq"].as_u64().unwrap();
+    until_message(&mut bo_phone, &direct_id, direct_seq).await;
+    bo_phone
+        .send(json!({"type": "ack", "conversation_id": direct_id, "seq": direct_seq}))
+        .await;
+    until_receipt(&mut ada_ws, &direct_id, &bo_id, |r| {
+        r["delivered_seq"].as_u64() >= Some(direct_seq)
+    })
+    .await;
+    bo_phone
+        .send(json!({"type": "read", "id": "r4", "conversation_id": direct_id, "seq": direct_seq}))
+        .await;
+    assert_eq!(bo_phone.recv_type("marked").await["unread"], 0);
+    until_receipt(&mut ada_ws, &direct_id, &bo_id, |r| {
+        r["read_seq"].as_u64() == Some(direct_seq)
+    })
+    .await;
+
     // Typing reaches the other members, not the typist's own devices nor outsiders.
     bo_phone
         .send(json!({"type": "typing", "conversation_id": group_id, "active": true}))

@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-use super::frames::{ClientFrame, ErrorCode};
+use super::frames::ClientFrame;
+use super::server::ErrorCode;
 
 /// Bounds on what a client may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

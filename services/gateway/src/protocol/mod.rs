@@ -5,13 +5,14 @@
 mod decode;
 mod frames;
 mod live;
+mod server;
 
 pub use decode::{DecodeError, Limits, MAX_WATCH_USERS, decode_client_frame};
 pub use frames::{
-    AckFrame, ClientFrame, DeleteFrame, EditFrame, ErrorCode, HelloFrame, MessageBody, ReactFrame,
-    SendFrame, ServerFrame, Welcome,
+    AckFrame, ClientFrame, DeleteFrame, EditFrame, HelloFrame, MessageBody, ReactFrame, SendFrame,
 };
 pub use live::{DeviceStatus, ReadFrame, ReceiptUpdate, TypingFrame, WatchFrame};
+pub use server::{ErrorCode, ServerFrame, Welcome};
 
 /// The subprotocol a client offers in `Sec-WebSocket-Protocol`; the server
 /// selects it. A second entry `access_token.<jwt>` may carry the token.
