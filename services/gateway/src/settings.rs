@@ -50,6 +50,9 @@ pub struct Config {
     pub profile_url: Option<String>,
     /// How long a typing indicator lasts without a repeat.
     pub typing_ttl_ms: u64,
+    /// A connected device without user activity (sends, reads, typing,
+    /// `presence: online`) this long shows as away; pings do not count.
+    pub away_after_secs: u64,
     /// How long delivery acks are collected before one call to receipts.
     pub ack_flush_ms: u64,
     /// The presence replica of this node, when no presence service runs
@@ -82,6 +85,7 @@ impl Default for Config {
             receipts_url: None,
             profile_url: None,
             typing_ttl_ms: 6_000,
+            away_after_secs: 300,
             ack_flush_ms: 250,
             presence: chatflow_presence::PresenceSettings::default(),
         }

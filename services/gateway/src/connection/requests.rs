@@ -69,6 +69,7 @@ impl Session {
         loop {
             let expiry = self.expiry_instant();
             let typing_deadline = self.live.typing_deadline();
+            let idle_deadline = self.live.idle_deadline();
             tokio::select! {
                 biased;
                 () = self.closer.token().cancelled() => return,
@@ -88,6 +89,9 @@ impl Session {
                 }
                 () = sleep_until(typing_deadline.unwrap_or(idle_at)), if typing_deadline.is_some() => {
                     self.typing_expired();
+                }
+                () = sleep_until(idle_deadline.unwrap_or(idle_at)), if idle_deadline.is_some() => {
+                    self.live.went_idle();
                 }
                 () = sleep_until(revalidate_at) => {
                     revalidate_at = Instant::now() + revalidate;
@@ -184,7 +188,7 @@ impl Session {
         }
     }
 
-    async fn submit(&self, id: &str, request: Submit) {
+    async fn submit(&mut self, id: &str, request: Submit) {
         self.live.touch();
         match self.shared.port.submit(&self.caller, request).await {
             Ok(stored) => push(

@@ -179,6 +179,24 @@ macro_rules! live_suite {
         }
 
         #[tokio::test]
+        async fn an_idle_device_turns_away_by_itself_and_back_online_when_used() {
+            let config = chatflow_gateway::Config { away_after_secs: 1, ..test_config() };
+            let gw = TestGateway::spawn_with($kind, config).await;
+            let (mut alice, _) = Client::hello(&gw.ws_url, &gw.token(ALICE), json!({})).await;
+            let reports = gw.presence.reports.clone();
+            eventually("alice turns away when idle", || reports.lock().len() >= 2).await;
+            // Pings keep the connection, not the user, alive.
+            alice.send(json!({"type": "ping", "id": "p"})).await;
+            alice.recv_type("pong").await;
+            alice.send(json!({"type": "send", "id": "s", "conversation_id": CHAT,
+                "client_msg_id": "m-1", "text": "back"})).await;
+            alice.recv_type("ack").await;
+            let statuses: Vec<&str> = reports.lock().iter().map(|r| r.2).collect();
+            assert_eq!(statuses, ["online", "away", "online"]);
+            gw.shutdown().await;
+        }
+
+        #[tokio::test]
         async fn a_flood_of_ephemeral_frames_never_costs_a_message() {
             let config = chatflow_gateway::Config { ephemeral_queue: 2, ..test_config() };
             let gw = TestGateway::spawn_with($kind, config).await;

@@ -26,6 +26,12 @@ pub struct LiveState {
     typing: crate::typing::TypingClock,
     /// The current presence watch: its forwarding task and subscription.
     watch: Option<(JoinHandle<()>, Box<dyn Send + Sync>)>,
+    /// Whether the device shows as away (said so, or idle too long).
+    away: bool,
+    /// When the device counts as idle without further activity.
+    idle_at: Instant,
+    /// How long without activity makes a device away.
+    away_after: std::time::Duration,
 }
 
 impl LiveState {
@@ -36,6 +42,26 @@ impl LiveState {
             device: shared.presence.connect(caller),
             typing: crate::typing::TypingClock::default(),
             watch: None,
+            away: false,
+            idle_at: Instant::now() + away_after(shared),
+            away_after: away_after(shared),
+        }
+    }
+
+    /// When the device becomes away by itself, unless it is already.
+    pub fn idle_deadline(&self) -> Option<Instant> {
+        (!self.away).then_some(self.idle_at)
+    }
+
+    /// Nothing happened for `away_after`: the device shows as away.
+    pub fn went_idle(&mut self) {
+        self.set_away(true);
+    }
+
+    fn set_away(&mut self, away: bool) {
+        if self.away != away {
+            self.away = away;
+            self.device.set_away(away);
         }
     }
 
@@ -44,10 +70,16 @@ impl LiveState {
         self.typing.next_deadline()
     }
 
-    /// The client did something.
-    pub fn touch(&self) {
+    /// The user did something: the device is in use (online) again.
+    pub fn touch(&mut self) {
+        self.idle_at = Instant::now() + self.away_after;
+        self.set_away(false);
         self.device.touch();
     }
+}
+
+fn away_after(shared: &Shared) -> std::time::Duration {
+    std::time::Duration::from_secs(shared.config.away_after_secs.max(1))
 }
 
 impl Session {
@@ -68,7 +100,7 @@ impl Session {
     /// `read`: the read mark moves (never back) and the answer carries the
     /// unread count left. A `seq` beyond what this connection delivered is
     /// checked against the store: marking unsent messages read is refused.
-    pub(super) async fn on_read(&self, read: ReadFrame) {
+    pub(super) async fn on_read(&mut self, read: ReadFrame) {
         self.live.touch();
         let delivered = self.live.positions.get(&read.conversation_id);
         if delivered.is_none_or(|d| read.seq > d)
@@ -173,8 +205,11 @@ impl Session {
     }
 
     /// `presence`: this device is in use, or idle / in the background.
-    pub(super) fn on_presence(&self, status: DeviceStatus) {
-        self.live.device.set_away(status == DeviceStatus::Away);
+    pub(super) fn on_presence(&mut self, status: DeviceStatus) {
+        match status {
+            DeviceStatus::Online => self.live.touch(),
+            DeviceStatus::Away => self.live.set_away(true),
+        }
     }
 
     /// `typing`: relayed in the background (never delaying this reader)
