@@ -10,9 +10,15 @@
 //! One relay publishes at a time per service schema (a row lock on
 //! PostgreSQL; SQLite is single-process), so per-key order on the bus follows
 //! commit order.
+//!
+//! Services on the key-value store use the `kv` module (cargo feature `kv`) instead:
+//! the same guarantees with an outbox table sharded by event key and a relay
+//! per shard, leased in the cache.
 
 mod envelope;
 mod error;
+#[cfg(feature = "kv")]
+pub mod kv;
 mod metrics;
 mod relay;
 mod table;

@@ -77,7 +77,12 @@ impl ServiceLauncher for GatewayLauncher {
                 })?;
                 Reach::Remote(Arc::new(client) as ReceiptsApiRef)
             }
-            None => Reach::InProcess(platform.handles().clone()),
+            None => {
+                platform
+                    .handles()
+                    .expect::<chatflow_receipts::ReceiptsHandle>("services.gateway.receipts_url");
+                Reach::InProcess(platform.handles().clone())
+            }
         };
         let presence = presence_replica(platform, &config).await?;
         let http_addr = config.http_addr.clone();
@@ -126,7 +131,14 @@ async fn presence_replica(
                 .map_err(|e| PlatformError::Config(format!("services.gateway.profile_url: {e}")))?;
             Reach::Remote(Arc::new(client) as VisibilityRef)
         }
-        None => Reach::InProcess(platform.handles().clone()),
+        None => {
+            platform
+                .handles()
+                .expect::<chatflow_profile::ProfileVisibilityHandle>(
+                    "services.gateway.profile_url",
+                );
+            Reach::InProcess(platform.handles().clone())
+        }
     };
     let bus = platform.bus().clone();
     for topic in chatflow_presence::PROFILE_TOPICS {

@@ -1,6 +1,7 @@
 //! Errors of the message router, mapped to HTTP and gRPC by their kind.
 
 use chatflow_errors::{ErrorKind, HasKind};
+use chatflow_outbox::kv::KvOutboxError;
 
 /// A failed router operation. Whatever the variant, nothing was stored
 /// unless the error says the outcome is unknown (`Store` with a retriable
@@ -120,6 +121,13 @@ impl HasKind for RouterError {
     }
 }
 
+/// The outbox relay's failures, in the variants the router had for them.
+impl From<KvOutboxError> for RouterError {
+    fn from(err: KvOutboxError) -> Self {
+        err.into_service_error(Self::Corrupt)
+    }
+}
+
 impl From<tonic::Status> for RouterError {
     fn from(status: tonic::Status) -> Self {
         let api = chatflow_runtime::ApiError::from_status(&status);
@@ -153,6 +161,24 @@ mod tests {
             sk: "s".into(),
         };
         assert_eq!(RouterError::from(lost).kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn outbox_errors_keep_their_kind() {
+        let corrupt = RouterError::from(KvOutboxError::Corrupt {
+            pk: "o#1".into(),
+            sk: "c#1".into(),
+            reason: "bad json".into(),
+        });
+        assert_eq!(corrupt.kind(), ErrorKind::Internal);
+        assert_eq!(
+            corrupt.to_string(),
+            "corrupt stored data: item o#1/c#1: bad json"
+        );
+        let down = RouterError::from(KvOutboxError::Bus(chatflow_events::BusError::Unavailable(
+            "down".into(),
+        )));
+        assert!(down.is_retriable());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::engine::{Engine, EngineParts};
 use crate::grpc::GrpcApi;
 use crate::lanes::Lanes;
 use crate::membership::{GuardedMembership, MembershipRef};
-use crate::relay::{Relay, RelayWake};
+use crate::relay::{self, Relay};
 use crate::store::MessageStore;
 use crate::{Config, RouterClientRef, RouterError, rest};
 
@@ -60,26 +60,17 @@ impl RouterService {
         let store = MessageStore::new(deps.kv);
         store.ensure_tables().await?;
         let lanes = Lanes::from_config(&config.lanes);
-        let wake = Arc::new(RelayWake::default());
+        let relay = relay::relay(&store, deps.bus, deps.cache, config.relay.clone());
         let engine = Engine::new(EngineParts {
-            store: store.clone(),
+            store,
             membership: GuardedMembership::new(deps.membership, &config.membership),
             lanes: lanes.clone(),
             limits: config.limits.clone(),
             sequencing: config.sequencing.clone(),
             lane_config: config.lanes.clone(),
             idempotency_ttl_secs: config.idempotency_ttl_secs,
-            relay_wake: wake.clone(),
+            relay_wake: relay.wake(),
         });
-        let instance = uuid::Uuid::new_v4().to_string();
-        let relay = Relay::new(
-            store,
-            deps.bus,
-            deps.cache,
-            wake,
-            config.relay.clone(),
-            instance,
-        );
         Ok(Self {
             config,
             engine,

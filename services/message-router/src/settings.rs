@@ -184,27 +184,5 @@ impl Default for MembershipConfig {
     }
 }
 
-/// How the outbox relay paces itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RelayConfig {
-    /// How often to look for events written by other instances when not woken.
-    pub idle_poll_ms: u64,
-    /// Outbox items read per page.
-    pub batch_size: usize,
-    /// Lifetime of a shard lease; renewed well before it ends.
-    pub lease_ttl_ms: u64,
-    /// Longest wait between retries after a publish failure.
-    pub max_backoff_ms: u64,
-}
-
-impl Default for RelayConfig {
-    fn default() -> Self {
-        Self {
-            idle_poll_ms: 250,
-            batch_size: 100,
-            lease_ttl_ms: 10_000,
-            max_backoff_ms: 5_000,
-        }
-    }
-}
+/// How the outbox relay paces itself: the shared relay's settings.
+pub use chatflow_outbox::kv::KvRelayConfig as RelayConfig;

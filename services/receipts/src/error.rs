@@ -8,6 +8,7 @@
 //! `Unavailable` or `Internal` over the network.
 
 use chatflow_errors::{ErrorKind, HasKind};
+use chatflow_outbox::kv::KvOutboxError;
 
 /// A failed receipts operation; whatever the variant, nothing changed.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,13 @@ impl HasKind for ReceiptsError {
     }
 }
 
+/// The outbox relay's failures, in the variants receipts had for them.
+impl From<KvOutboxError> for ReceiptsError {
+    fn from(err: KvOutboxError) -> Self {
+        err.into_service_error(|item| Self::Internal(format!("corrupt {item}")))
+    }
+}
+
 /// A remote receipts service's answer, back in the typed variants.
 impl From<tonic::Status> for ReceiptsError {
     fn from(status: tonic::Status) -> Self {
@@ -126,6 +134,21 @@ mod tests {
             sk: "s".into(),
         };
         assert_eq!(ReceiptsError::from(lost).kind(), ErrorKind::Unavailable);
+    }
+
+    #[test]
+    fn outbox_errors_keep_their_kind() {
+        let corrupt = ReceiptsError::from(KvOutboxError::Corrupt {
+            pk: "o#1".into(),
+            sk: "s#u#1".into(),
+            reason: "bad json".into(),
+        });
+        assert_eq!(corrupt.reason(), "internal");
+        assert_eq!(corrupt.to_string(), "corrupt item o#1/s#u#1: bad json");
+        let down = ReceiptsError::from(KvOutboxError::Bus(chatflow_events::BusError::Unavailable(
+            "down".into(),
+        )));
+        assert_eq!(down.reason(), "unavailable");
     }
 
     #[test]

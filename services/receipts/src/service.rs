@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::consumer::Feeds;
 use crate::engine::{Engine, EngineConfig};
 use crate::groups::Groups;
-use crate::relay::{Relay, RelayWake};
+use crate::relay::{self, Relay};
 use crate::store::ReceiptsStore;
 use crate::{Config, ReceiptsApiRef, ReceiptsError, grpc, rest};
 
@@ -60,28 +60,19 @@ impl ReceiptsService {
         crate::metrics::describe();
         let store = ReceiptsStore::new(deps.kv);
         store.ensure_tables().await?;
-        let wake = Arc::new(RelayWake::default());
+        let relay = relay::relay(&store, deps.bus.clone(), deps.cache, config.relay.clone());
         let groups = Groups::new(
             deps.groups,
             Duration::from_millis(config.groups_timeout_ms.max(1)),
         );
         let engine = Engine::new(
-            store.clone(),
+            store,
             groups,
             EngineConfig {
                 unread_concurrency: config.unread_concurrency,
                 max_write_attempts: config.max_write_attempts,
             },
-            wake.clone(),
-        );
-        let instance = uuid::Uuid::new_v4().to_string();
-        let relay = Relay::new(
-            store,
-            deps.bus.clone(),
-            deps.cache,
-            wake,
-            config.relay.clone(),
-            instance,
+            relay.wake(),
         );
         Ok(Self {
             config,

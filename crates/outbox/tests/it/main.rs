@@ -1,10 +1,13 @@
-//! Outbox behaviour on PostgreSQL and SQLite, relaying to the embedded bus.
+//! Outbox behaviour on PostgreSQL and SQLite, relaying to the embedded bus;
+//! with feature `kv`, the key-value-store relay on the embedded backends.
 //!
 //! The bus side is the same port everywhere (its own contract suite covers
 //! Kafka); what differs here is the relational store holding the outbox.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod faulty_bus;
+#[cfg(feature = "kv")]
+mod kv;
 mod suite;
 
 use chatflow_sql::{SqlOptions, SqlStore};

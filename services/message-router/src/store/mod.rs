@@ -16,7 +16,6 @@ mod outbox;
 use chatflow_kv::{Condition, Direction, KvStoreRef, Query, SortRange, TxOp};
 
 pub use codec::{AckRecord, Head, OutboxRecord};
-pub use outbox::OutboxEntry;
 
 use crate::{Message, RouterError};
 

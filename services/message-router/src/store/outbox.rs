@@ -1,78 +1,41 @@
-//! The relay's side of the outbox table: read a shard in order, remove
-//! what was published.
+//! The router's outbox on the message store: `router_outbox`, read and
+//! emptied by the shared relay of `chatflow_outbox::kv`.
 
-use chatflow_kv::{Condition, Cursor, MAX_TX_OPS, Query, TxOp};
+use chatflow_events::OutgoingRecord;
+use chatflow_outbox::kv::{KvOutbox, KvOutboxLayout, KvRecord};
 
-use super::{MessageStore, OutboxRecord, codec, keys};
+use super::{MessageStore, OutboxRecord, keys};
 use crate::RouterError;
 
-/// One pending event as read from its shard.
-#[derive(Debug, Clone)]
-pub struct OutboxEntry {
-    /// Its sort key (`<conversation>#<seq>`), to remove it once published.
-    pub sk: String,
-    /// What to publish.
-    pub record: OutboxRecord,
+/// Where events wait: a partition per shard of conversations, sorted as
+/// `<conversation>#<seq>`, so per conversation in seq order.
+const OUTBOX_LAYOUT: KvOutboxLayout = KvOutboxLayout {
+    table: keys::OUTBOX,
+    shards: keys::OUTBOX_SHARDS,
+    shard_pk: keys::outbox_pk,
+    shard_of: keys::shard_of,
+};
+
+impl KvRecord for OutboxRecord {
+    type Error = RouterError;
+
+    fn to_outgoing(&self) -> Result<OutgoingRecord, RouterError> {
+        self.to_record()
+    }
+
+    fn created_ms(&self) -> i64 {
+        self.created_ms
+    }
 }
 
 impl MessageStore {
-    /// Up to `limit` pending events of `shard` after `cursor`, in key order
-    /// (per conversation: seq order), and where the next page starts.
-    pub async fn outbox_page(
-        &self,
-        shard: u32,
-        cursor: Option<Cursor>,
-        limit: usize,
-    ) -> Result<(Vec<OutboxEntry>, Option<Cursor>), RouterError> {
-        let query = Query::new(keys::outbox_pk(shard))
-            .with_limit(limit.clamp(1, chatflow_kv::MAX_PAGE_SIZE))
-            .after(cursor);
-        let page = self.kv.query(keys::OUTBOX, query).await?;
-        let entries = page
-            .items
-            .iter()
-            .map(|item| {
-                Ok(OutboxEntry {
-                    sk: item.sk.clone(),
-                    record: codec::outbox_from_item(item)?,
-                })
-            })
-            .collect::<Result<Vec<_>, RouterError>>()?;
-        Ok((entries, page.next))
-    }
-
-    /// Removes published events of `shard`; removing twice is harmless.
-    pub async fn outbox_remove(&self, shard: u32, sks: &[String]) -> Result<(), RouterError> {
-        let pk = keys::outbox_pk(shard);
-        for chunk in sks.chunks(MAX_TX_OPS) {
-            let ops = chunk
-                .iter()
-                .map(|sk| TxOp::Delete {
-                    table: keys::OUTBOX.to_owned(),
-                    pk: pk.clone(),
-                    sk: sk.clone(),
-                    condition: Condition::None,
-                })
-                .collect();
-            self.kv.transact(ops).await?;
-        }
-        Ok(())
+    /// The outbox the relay reads and empties.
+    pub fn outbox(&self) -> KvOutbox<OutboxRecord> {
+        KvOutbox::new(self.kv.clone(), OUTBOX_LAYOUT)
     }
 
     /// Pending events in every shard (for tests and diagnostics; reads it all).
     pub async fn outbox_len(&self) -> Result<usize, RouterError> {
-        let mut total = 0;
-        for shard in 0..keys::OUTBOX_SHARDS {
-            let mut cursor = None;
-            loop {
-                let (entries, next) = self.outbox_page(shard, cursor, 1000).await?;
-                total += entries.len();
-                match next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
-        }
-        Ok(total)
+        Ok(self.outbox().pending().await?)
     }
 }

@@ -13,7 +13,6 @@ mod outbox;
 use chatflow_kv::{KvStoreRef, Query, SortRange, TxOp};
 
 pub use codec::{Head, IndexEntry, MarkRecord, OutboxRecord, SettingsRecord, Versioned};
-pub use outbox::OutboxEntry;
 
 use crate::ReceiptsError;
 
