@@ -5,6 +5,11 @@
 //! conversation. Each connection then shows its user what privacy allows
 //! ([`crate::delivery`]). Members with no connection get nothing: they
 //! read the marks when they resume.
+//!
+//! Every member's marks going to every member costs members² frames per
+//! message, so above `receipts_fanout_members` a change reaches only the
+//! member's own devices (unread counts stay in sync); others read who
+//! received and read a message from the receipts REST API when they ask.
 
 use std::sync::Arc;
 
@@ -29,12 +34,19 @@ pub const RECEIPT_GROUP: &str = "gateway-receipts";
 pub struct ReceiptFanout {
     registry: Registry,
     members: Arc<dyn MemberPort>,
+    /// Larger conversations send each change to its member only.
+    max_members: usize,
 }
 
 impl ReceiptFanout {
-    /// A fan-out using `registry` to find nodes and `members` for membership.
-    pub fn new(registry: Registry, members: Arc<dyn MemberPort>) -> Self {
-        Self { registry, members }
+    /// A fan-out using `registry` to find nodes and `members` for
+    /// membership; conversations over `max_members` tell only the member.
+    pub fn new(registry: Registry, members: Arc<dyn MemberPort>, max_members: usize) -> Self {
+        Self {
+            registry,
+            members,
+            max_members,
+        }
     }
 
     async fn updated(&self, event: ReceiptsUpdated) -> Result<(), HandlerError> {
@@ -48,7 +60,12 @@ impl ReceiptFanout {
             .members(&event.conversation_id)
             .await
             .map_err(|e| HandlerError::Transient(format!("members: {e}")))?;
-        let located = self.locate(members).await?;
+        let audience = if members.len() > self.max_members {
+            vec![event.user_id.clone()]
+        } else {
+            members
+        };
+        let located = self.locate(audience).await?;
         let update = ReceiptUpdate {
             conversation_id: event.conversation_id,
             marks: MemberMarks {

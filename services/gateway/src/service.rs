@@ -134,7 +134,8 @@ impl GatewayService {
         let fanout_tasks = fanout.map(|deps| {
             let (registry, members) = (shared.registry.clone(), shared.members.clone());
             let messages = Fanout::new(registry.clone(), members.clone(), deps.bus.clone());
-            let receipts = ReceiptFanout::new(registry, members);
+            let receipts =
+                ReceiptFanout::new(registry, members, shared.config.receipts_fanout_members);
             [
                 spawn_consumer(&deps, FANOUT_GROUP, &MESSAGE_TOPICS, messages, &stop_node),
                 spawn_consumer(&deps, RECEIPT_GROUP, &RECEIPT_TOPICS, receipts, &stop_node),

@@ -48,6 +48,9 @@ pub struct Config {
     pub receipts_url: Option<String>,
     /// The profile service's gRPC URL (presence privacy); unset: in this process.
     pub profile_url: Option<String>,
+    /// Conversations with more members than this push receipt changes
+    /// only to the member's own devices (others ask the receipts API).
+    pub receipts_fanout_members: usize,
     /// How long a typing indicator lasts without a repeat.
     pub typing_ttl_ms: u64,
     /// A connected device without user activity (sends, reads, typing,
@@ -84,6 +87,7 @@ impl Default for Config {
             bulk_fanout_members: 256,
             receipts_url: None,
             profile_url: None,
+            receipts_fanout_members: 256,
             typing_ttl_ms: 6_000,
             away_after_secs: 300,
             ack_flush_ms: 250,

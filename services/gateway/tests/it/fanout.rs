@@ -113,5 +113,88 @@ macro_rules! fanout_suite {
                 Err(chatflow_events::HandlerError::Permanent(_))
             ));
         }
+
+        #[tokio::test]
+        async fn receipts_reach_members_nodes_and_only_the_owner_in_large_groups() {
+            use chatflow_gateway::receipt_fanout::ReceiptFanout;
+            use chatflow_proto::receipts::v1::ReceiptsUpdated;
+
+            let backends = TestBackends::new($kind).await;
+            let cache = backends.cache().await;
+            let node_a = Registry::new(cache.clone(), "node-a".into(), Duration::from_secs(60));
+            let node_b = Registry::new(cache.clone(), "node-b".into(), Duration::from_secs(60));
+            node_a.register("ada").await.unwrap();
+            node_b.register("bo").await.unwrap();
+            let mut channel_a = cache.subscribe(&node_channel("node-a")).await.unwrap();
+            let mut channel_b = cache.subscribe(&node_channel("node-b")).await.unwrap();
+            let members = Arc::new(Members(vec!["ada".into(), "bo".into(), "cy".into()]));
+            let event = ReceiptsUpdated {
+                conversation_id: "g_1".into(),
+                user_id: "bo".into(),
+                delivered_seq: 7,
+                read_seq: 6,
+                read_shared: true,
+                unread: 1,
+                ..Default::default()
+            };
+            let envelope = chatflow_outbox::envelope_for(
+                chatflow_receipts::UPDATED_TOPIC,
+                "receipts",
+                "g_1",
+                &event,
+            );
+            let delivery = Delivery {
+                topic: chatflow_receipts::UPDATED_TOPIC.into(),
+                partition: 0,
+                offset: 0,
+                key: b"g_1".to_vec(),
+                payload: envelope.encode_to_vec().into(),
+                headers: vec![],
+            };
+            async fn next(channel: &mut chatflow_cache::MessageStream) -> NodeFrame {
+                let payload = tokio::time::timeout(Duration::from_secs(10), channel.next())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .unwrap();
+                serde_json::from_slice(&payload).unwrap()
+            }
+
+            // A small group: both connected members' nodes hear of Bo's marks.
+            let small = ReceiptFanout::new(node_a.clone(), members.clone(), 3);
+            small.handle(&delivery).await.unwrap();
+            for (channel, user) in [(&mut channel_a, "ada"), (&mut channel_b, "bo")] {
+                let NodeFrame::Receipt(receipt) = next(channel).await else {
+                    panic!("not a receipt");
+                };
+                assert_eq!(receipt.recipients, [user]);
+                assert_eq!(
+                    (receipt.update.marks.read_seq, receipt.update.unread),
+                    (Some(6), Some(1))
+                );
+            }
+            // Over the limit: only Bo's own node; Ada's node hears nothing more.
+            let large = ReceiptFanout::new(node_a.clone(), members, 2);
+            large.handle(&delivery).await.unwrap();
+            let NodeFrame::Receipt(receipt) = next(&mut channel_b).await else {
+                panic!("not a receipt");
+            };
+            assert_eq!(receipt.recipients, ["bo"]);
+            assert!(
+                tokio::time::timeout(Duration::from_millis(300), channel_a.next())
+                    .await
+                    .is_err(),
+                "ada's node got a receipt of a large group"
+            );
+
+            let junk = Delivery {
+                payload: bytes::Bytes::from_static(b"junk"),
+                ..delivery
+            };
+            assert!(matches!(
+                small.handle(&junk).await,
+                Err(chatflow_events::HandlerError::Permanent(_))
+            ));
+        }
     };
 }
