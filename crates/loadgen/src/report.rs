@@ -47,6 +47,8 @@ pub struct PhaseReport {
     pub flood_watches: u64,
     /// Typing frames the receivers got.
     pub typing_received: u64,
+    /// Receipt frames the receivers got.
+    pub receipts_received: u64,
     /// Presence frames the receivers got, by status.
     pub presence_received: BTreeMap<String, u64>,
     /// `watching` answers the receivers got.
@@ -166,7 +168,7 @@ impl RunReport {
 type Cell = fn(&PhaseReport) -> String;
 
 /// The table's rows, top to bottom.
-const ROWS: [(&str, Cell); 25] = [
+const ROWS: [(&str, Cell); 26] = [
     ("messages sent", |p| p.sent.to_string()),
     ("acked", |p| p.acked.to_string()),
     ("send errors", |p| counts(&p.send_errors)),
@@ -185,6 +187,7 @@ const ROWS: [(&str, Cell); 25] = [
     ("ack p99 (ms)", |p| ms(p.ack_ms, |s| s.p99_ms)),
     ("flood frames sent (rate/s)", flood),
     ("flood watches sent", |p| p.flood_watches.to_string()),
+    ("receipts received", |p| p.receipts_received.to_string()),
     ("typing received", |p| p.typing_received.to_string()),
     ("presence received", |p| counts(&p.presence_received)),
     ("watching received", |p| p.watching_received.to_string()),

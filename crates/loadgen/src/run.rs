@@ -284,6 +284,7 @@ async fn phase(
         flood_seconds: if flood { flood_seconds } else { 0.0 },
         flood_watches: sent_flood.watches,
         typing_received: tally.typing,
+        receipts_received: tally.receipts,
         presence_received: tally.presence,
         watching_received: tally.watching,
         watched_statuses: tally.watched,

@@ -33,6 +33,9 @@ impl Role {
 pub enum Ephemeral {
     /// `typing` from another member.
     Typing,
+    /// `receipt`: a member's delivered or read mark moved (reliable, not
+    /// ephemeral, but counted alongside as the other live extra).
+    Receipt,
     /// `presence` of a watched user, with the status it announced.
     Presence(String),
     /// `watching`, the answer to `watch`, with each watched user's status.
@@ -99,6 +102,8 @@ pub struct PhaseTally {
     pub out_of_order: u64,
     /// Typing frames received by receivers.
     pub typing: u64,
+    /// Receipt frames received by receivers.
+    pub receipts: u64,
     /// Presence frames received by receivers, by status.
     pub presence: BTreeMap<String, u64>,
     /// `watching` answers received by receivers.
@@ -136,6 +141,7 @@ impl PhaseTally {
             late: 0,
             out_of_order: 0,
             typing: 0,
+            receipts: 0,
             presence: BTreeMap::new(),
             watching: 0,
             watched: BTreeMap::new(),
@@ -170,6 +176,7 @@ impl PhaseTally {
             }
             Event::OutOfOrder { .. } => self.out_of_order += 1,
             Event::Ephemeral(Ephemeral::Typing) => self.typing += 1,
+            Event::Ephemeral(Ephemeral::Receipt) => self.receipts += 1,
             Event::Ephemeral(Ephemeral::Presence(status)) => {
                 *self.presence.entry(status).or_default() += 1;
             }

@@ -1,7 +1,8 @@
 //! A receiving device: times every message of the load it gets live,
-//! checks the group's `seq`s arrive gapless and in order, and on command
-//! watches the group's members, counting the typing and presence frames
-//! that follow.
+//! checks the group's `seq`s arrive gapless and in order, acknowledges each
+//! message and marks every [`READ_EVERY`]th read (as a client does, so the
+//! load includes receipts), and on command watches the group's members,
+//! counting the receipt, typing and presence frames that follow.
 
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ use tokio::time::Instant;
 use super::{heartbeat, request_kind, sent_at_ns};
 use crate::conn::{Incoming, Reader, Writer};
 use crate::tally::{Ephemeral, Event, Role};
+
+/// A receiver marks the group read at every this-many-th message.
+pub const READ_EVERY: u64 = 10;
 
 /// Commands from the phase driver.
 #[derive(Debug)]
@@ -57,10 +61,20 @@ impl Receiver {
                 incoming = reader.next() => match incoming {
                     Incoming::Frame(frame) => {
                         let received = Instant::now();
+                        let before = last_seq;
                         for event in self.observe(&frame, received, &mut last_seq) {
                             let _ = events.send(event);
                         }
-                        continue;
+                        if last_seq == before {
+                            continue;
+                        }
+                        if last_seq.is_multiple_of(READ_EVERY) {
+                            requests += 1;
+                            json!({"type": "read", "id": format!("r{requests}"),
+                                "conversation_id": self.group, "seq": last_seq})
+                        } else {
+                            json!({"type": "ack", "conversation_id": self.group, "seq": last_seq})
+                        }
                     }
                     Incoming::Closed(code, reason) => {
                         let _ = events.send(Event::Closed {
@@ -129,6 +143,7 @@ impl Receiver {
                 }
             }
             Some("typing") => events.push(Event::Ephemeral(Ephemeral::Typing)),
+            Some("receipt") => events.push(Event::Ephemeral(Ephemeral::Receipt)),
             Some("presence") => {
                 let status = frame["status"].as_str().unwrap_or("?").to_owned();
                 events.push(Event::Ephemeral(Ephemeral::Presence(status)));
