@@ -113,6 +113,35 @@ impl Deployment {
         self.fleets[0].login_device(email, device_id).await
     }
 
+    /// Creates a group named `name` with `members` as `token`'s user; its id.
+    pub async fn group(&self, token: &str, name: &str, members: &[&str]) -> String {
+        let body = serde_json::json!({"name": name, "member_ids": members});
+        self.conversation(token, "/v1/groups", body).await
+    }
+
+    /// The direct conversation of `token`'s user with `user_id`; its id.
+    pub async fn direct(&self, token: &str, user_id: &str) -> String {
+        let body = serde_json::json!({"user_id": user_id});
+        self.conversation(token, "/v1/groups/direct", body).await
+    }
+
+    async fn conversation(&self, token: &str, path: &str, body: serde_json::Value) -> String {
+        let created: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}{path}", self.url("groups http")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        created["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{created}"))
+            .to_owned()
+    }
+
     /// Stops every process with SIGTERM, gateways first.
     pub async fn stop(self) {
         for fleet in self.fleets.into_iter().rev() {

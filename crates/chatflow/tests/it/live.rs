@@ -76,20 +76,7 @@ async fn receipts_typing_and_presence(mut fleet: Deployment) {
         privacy.text().await.unwrap()
     );
 
-    let group: Value = http
-        .post(format!("{}/v1/groups", fleet.url("groups http")))
-        .bearer_auth(&ada)
-        .json(&json!({"name": "Trip", "member_ids": [bo_id, cy_id]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let group_id = group["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{group}"))
-        .to_owned();
+    let group_id = fleet.group(&ada, "Trip", &[&bo_id, &cy_id]).await;
     let resume = json!({&group_id: 0});
     let (mut ada_ws, _) = Client::hello(&ws_url, &ada, resume.clone()).await;
     let (mut bo_phone, _) = Client::hello(&ws_url, &bo, resume.clone()).await;
@@ -220,20 +207,7 @@ async fn receipts_typing_and_presence(mut fleet: Deployment) {
     );
 
     // A direct chat: Ada's message is delivered to Bo, then read, and she sees both.
-    let direct: Value = http
-        .post(format!("{}/v1/groups/direct", fleet.url("groups http")))
-        .bearer_auth(&ada)
-        .json(&json!({"user_id": bo_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let direct_id = direct["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{direct}"))
-        .to_owned();
+    let direct_id = fleet.direct(&ada, &bo_id).await;
     ada_ws.send(send("d1", &direct_id, "just us")).await;
     let direct_seq = ada_ws.recv_type("ack").await["seq"].as_u64().unwrap();
     until_message(&mut bo_phone, &direct_id, direct_seq).await;

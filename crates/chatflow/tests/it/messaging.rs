@@ -59,20 +59,7 @@ async fn group_and_direct_chats(mut fleet: Deployment) {
     let (_, eve) = fleet.account("eve@example.com").await;
     let http = reqwest::Client::new();
 
-    let group: Value = http
-        .post(format!("{}/v1/groups", fleet.url("groups http")))
-        .bearer_auth(&ada)
-        .json(&json!({"name": "Lunch", "member_ids": [bo_id]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let group_id = group["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{group}"))
-        .to_owned();
+    let group_id = fleet.group(&ada, "Lunch", &[&bo_id]).await;
 
     let (mut ada_ws, _) =
         Client::hello(&fleet.url("gateway ws"), &ada, json!({&group_id: 0})).await;
@@ -203,20 +190,7 @@ async fn group_and_direct_chats(mut fleet: Deployment) {
     assert_eq!(eve_ws.recv_type("error").await["code"], "forbidden");
 
     // A direct conversation, opened by Bob, reaches Ada's live session.
-    let direct: Value = http
-        .post(format!("{}/v1/groups/direct", fleet.url("groups http")))
-        .bearer_auth(&bo)
-        .json(&json!({"user_id": ada_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let direct_id = direct["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{direct}"))
-        .to_owned();
+    let direct_id = fleet.direct(&bo, &ada_id).await;
     bo_ws.send(send("d1", &direct_id, "just us")).await;
     // Seq 1 of the new conversation is its creation notice.
     let direct_seq = bo_ws.recv_type("ack").await["seq"].as_u64().unwrap();

@@ -163,23 +163,7 @@ async fn no_message_is_lost_or_duplicated_when_a_gateway_and_the_router_are_kill
     let mut deployment = Deployment::split(2).await;
     let (ada_id, ada) = deployment.account("ada@example.com").await;
     let (bo_id, bo) = deployment.account("bo@example.com").await;
-    let direct: Value = reqwest::Client::new()
-        .post(format!(
-            "{}/v1/groups/direct",
-            deployment.url("groups http")
-        ))
-        .bearer_auth(&ada)
-        .json(&json!({"user_id": bo_id}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let conversation = direct["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{direct}"))
-        .to_owned();
+    let conversation = deployment.direct(&ada, &bo_id).await;
     assert!(!ada_id.is_empty());
 
     let (ada_progress, mut watch_ada) = watch::channel(0);

@@ -27,6 +27,7 @@
 
 mod error;
 mod lease;
+mod record;
 mod relay;
 mod store;
 
@@ -35,6 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use error::KvOutboxError;
+pub use record::OutboxRecord;
 pub use relay::{KvRelay, KvRelayWake};
 pub use store::{KvOutbox, KvOutboxEntry};
 

@@ -167,40 +167,21 @@ fn valid_id(id: &str) -> bool {
 }
 
 fn conversation(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_CONVERSATION_ID_CHARS
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "conversation id {:?} must be 1-{MAX_CONVERSATION_ID_CHARS} characters of A-Z, a-z, 0-9, '_' or '-'",
-            truncate(id)
-        ))
-    }
+    token_id("conversation id", id, MAX_CONVERSATION_ID_CHARS)
 }
 
 fn user_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_USER_ID_CHARS
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "user id {:?} must be 1-{MAX_USER_ID_CHARS} characters of A-Z, a-z, 0-9, '_' or '-'",
-            truncate(id)
-        ))
-    }
+    token_id("user id", id, MAX_USER_ID_CHARS)
 }
 
 fn client_msg_id(id: &str) -> Result<(), String> {
+    token_id("`client_msg_id`", id, MAX_CLIENT_MSG_ID_CHARS)
+}
+
+/// Ids clients name things by: 1 to `max` of `A-Z a-z 0-9 _ -`.
+fn token_id(what: &str, id: &str, max: usize) -> Result<(), String> {
     let ok = !id.is_empty()
-        && id.len() <= MAX_CLIENT_MSG_ID_CHARS
+        && id.len() <= max
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
@@ -208,7 +189,8 @@ fn client_msg_id(id: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`client_msg_id` must be 1-{MAX_CLIENT_MSG_ID_CHARS} characters of A-Z, a-z, 0-9, '_' or '-'"
+            "{what} {:?} must be 1-{max} characters of A-Z, a-z, 0-9, '_' or '-'",
+            truncate(id)
         ))
     }
 }

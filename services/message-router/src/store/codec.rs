@@ -1,12 +1,12 @@
 //! How router records are encoded in store items (JSON payloads; the item
 //! version carries the head's seq).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use chatflow_kv::Item;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+pub use chatflow_outbox::kv::OutboxRecord;
 use sha2::{Digest, Sha256};
 
 use super::keys;
@@ -33,21 +33,6 @@ pub struct AckRecord {
     pub ack: SendAck,
     /// Digest of the request content, to tell a retry from a reused id.
     pub fingerprint: String,
-}
-
-/// One event waiting in the outbox, ready to publish as is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxRecord {
-    /// Destination topic.
-    pub topic: String,
-    /// Record key (the conversation id).
-    pub key: String,
-    /// The encoded envelope, base64.
-    pub payload: String,
-    /// Record headers, values base64.
-    pub headers: Vec<(String, String)>,
-    /// When the write committed (Unix ms), for the relay-lag gauge.
-    pub created_ms: i64,
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Bytes, RouterError> {
@@ -121,36 +106,6 @@ pub fn outbox_item(message: &Message, record: &OutboxRecord) -> Result<Item, Rou
 /// The outbox record in `item`.
 pub fn outbox_from_item(item: &Item) -> Result<OutboxRecord, RouterError> {
     decode(item)
-}
-
-impl OutboxRecord {
-    /// A record for `payload` with `headers`, committed now.
-    pub fn new(topic: &str, key: &str, payload: &[u8], headers: &[(String, Vec<u8>)]) -> Self {
-        Self {
-            topic: topic.to_owned(),
-            key: key.to_owned(),
-            payload: STANDARD.encode(payload),
-            headers: headers
-                .iter()
-                .map(|(name, value)| (name.clone(), STANDARD.encode(value)))
-                .collect(),
-            created_ms: chatflow_runtime::clock::now_ms(),
-        }
-    }
-
-    /// The bus record to publish.
-    pub fn to_record(&self) -> Result<chatflow_events::OutgoingRecord, RouterError> {
-        let bad = |e: base64::DecodeError| RouterError::Corrupt(format!("outbox record: {e}"));
-        let mut record = chatflow_events::OutgoingRecord::new(
-            self.topic.clone(),
-            self.key.clone().into_bytes(),
-            STANDARD.decode(&self.payload).map_err(bad)?,
-        );
-        for (name, value) in &self.headers {
-            record = record.with_header(name.clone(), STANDARD.decode(value).map_err(bad)?);
-        }
-        Ok(record)
-    }
 }
 
 /// A digest of what a write asks for, independent of when and where it was
@@ -227,15 +182,5 @@ mod tests {
         let mut changed = a.clone();
         changed.text = "hello".into();
         assert_ne!(fingerprint(&a), fingerprint(&changed));
-    }
-
-    #[test]
-    fn outbox_records_rebuild_the_bus_record() {
-        let headers = vec![("ce_id".to_owned(), b"e1".to_vec())];
-        let record = OutboxRecord::new("t", "c1", b"\x00\x01payload", &headers);
-        let out = record.to_record().unwrap();
-        assert_eq!(out.payload.as_ref(), b"\x00\x01payload");
-        assert_eq!(out.key, b"c1");
-        assert_eq!(out.headers, headers);
     }
 }

@@ -1,12 +1,12 @@
 //! How receipts records are encoded in store items (JSON payloads; the item
 //! version is the optimistic-concurrency token and orders events).
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use chatflow_kv::{Condition, Item};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+pub use chatflow_outbox::kv::OutboxRecord;
 
 use super::keys;
 use crate::ReceiptsError;
@@ -99,21 +99,6 @@ impl Default for SettingsRecord {
     }
 }
 
-/// One event waiting in the outbox, ready to publish as is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutboxRecord {
-    /// Destination topic.
-    pub topic: String,
-    /// Record key (conversation or user id).
-    pub key: String,
-    /// The encoded envelope, base64.
-    pub payload: String,
-    /// Record headers, values base64.
-    pub headers: Vec<(String, String)>,
-    /// When the change committed (Unix ms), for the relay-lag gauge.
-    pub created_ms: i64,
-}
-
 fn encode<T: Serialize>(value: &T) -> Result<Bytes, ReceiptsError> {
     serde_json::to_vec(value)
         .map(Bytes::from)
@@ -184,36 +169,6 @@ pub fn outbox_item(sk: String, record: &OutboxRecord) -> Result<Item, ReceiptsEr
     ))
 }
 
-impl OutboxRecord {
-    /// A record for `payload` with `headers`, committed now.
-    pub fn new(topic: &str, key: &str, payload: &[u8], headers: &[(String, Vec<u8>)]) -> Self {
-        Self {
-            topic: topic.to_owned(),
-            key: key.to_owned(),
-            payload: STANDARD.encode(payload),
-            headers: headers
-                .iter()
-                .map(|(name, value)| (name.clone(), STANDARD.encode(value)))
-                .collect(),
-            created_ms: chatflow_runtime::clock::now_ms(),
-        }
-    }
-
-    /// The bus record to publish.
-    pub fn to_record(&self) -> Result<chatflow_events::OutgoingRecord, ReceiptsError> {
-        let bad = |e: base64::DecodeError| ReceiptsError::Internal(format!("outbox record: {e}"));
-        let mut record = chatflow_events::OutgoingRecord::new(
-            self.topic.clone(),
-            self.key.clone().into_bytes(),
-            STANDARD.decode(&self.payload).map_err(bad)?,
-        );
-        for (name, value) in &self.headers {
-            record = record.with_header(name.clone(), STANDARD.decode(value).map_err(bad)?);
-        }
-        Ok(record)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,13 +204,7 @@ mod tests {
     }
 
     #[test]
-    fn outbox_records_rebuild_the_bus_record() {
-        let headers = vec![("ce_id".to_owned(), b"e1".to_vec())];
-        let record = OutboxRecord::new("t", "c1", b"\x00\x01payload", &headers);
-        let out = record.to_record().unwrap();
-        assert_eq!(out.payload.as_ref(), b"\x00\x01payload");
-        assert_eq!(out.key, b"c1");
-        assert_eq!(out.headers, headers);
+    fn an_unread_item_is_written_only_if_still_absent() {
         assert_eq!(Versioned::<()>::default().condition(), Condition::IfAbsent);
     }
 }

@@ -1,8 +1,7 @@
 //! The receipts outbox on the key-value store: `receipts_outbox`, read and
 //! emptied by the shared relay of `chatflow_outbox::kv`.
 
-use chatflow_events::OutgoingRecord;
-use chatflow_outbox::kv::{KvOutbox, KvOutboxLayout, KvRecord};
+use chatflow_outbox::kv::{KvOutbox, KvOutboxLayout};
 
 use super::{OutboxRecord, ReceiptsStore, keys};
 use crate::ReceiptsError;
@@ -15,18 +14,6 @@ const OUTBOX_LAYOUT: KvOutboxLayout = KvOutboxLayout {
     shard_pk: keys::outbox_pk,
     shard_of: keys::shard_of,
 };
-
-impl KvRecord for OutboxRecord {
-    type Error = ReceiptsError;
-
-    fn to_outgoing(&self) -> Result<OutgoingRecord, ReceiptsError> {
-        self.to_record()
-    }
-
-    fn created_ms(&self) -> i64 {
-        self.created_ms
-    }
-}
 
 impl ReceiptsStore {
     /// The outbox the relay reads and empties.
