@@ -36,9 +36,14 @@ const PORT_ZERO: [&str; 15] = [
 ];
 
 /// Set on the child besides the ports: codes logged at INFO, a short drain,
-/// and a login throttle per IP that lets one address log in every account.
-const SETTINGS: [(&str, &str); 4] = [
+/// a login throttle per IP that lets one address log in every account, and
+/// the cheapest argon2id cost (a development knob: thousands of generated
+/// accounts register in seconds instead of minutes).
+const SETTINGS: [(&str, &str); 7] = [
     ("RUST_LOG", "warn,chatflow_auth=info"),
+    ("CHATFLOW_SERVICES__AUTH__ARGON2__MEMORY_KIB", "64"),
+    ("CHATFLOW_SERVICES__AUTH__ARGON2__ITERATIONS", "1"),
+    ("CHATFLOW_SERVICES__AUTH__MAX_CONCURRENT_HASHES", "16"),
     ("CHATFLOW_SERVICES__GATEWAY__DRAIN_DEADLINE_SECS", "1"),
     (
         "CHATFLOW_SERVICES__AUTH__THROTTLE__LOGIN_PER_IP__REQUESTS",
@@ -191,6 +196,11 @@ impl Fleet {
         tokio::time::timeout(BANNER_WAIT, read)
             .await
             .map_err(|_| anyhow!("no start-up banner within {BANNER_WAIT:?}"))?
+    }
+
+    /// The process id of `chatflow up`, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// The URL the banner printed for `"<service> <protocol>"`.

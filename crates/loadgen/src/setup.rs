@@ -11,8 +11,9 @@ use crate::fleet::Fleet;
 
 /// The password of every generated account.
 const PASSWORD: &str = "load generator password";
-/// Requests in flight at once while setting up (password hashing is slow).
-const CONCURRENCY: usize = 4;
+/// Requests in flight at once while setting up (the generator's fleet
+/// hashes passwords at the cheapest argon2 cost, see `fleet::SETTINGS`).
+const CONCURRENCY: usize = 32;
 
 /// A logged-in user.
 #[derive(Debug, Clone)]
@@ -146,6 +147,40 @@ pub async fn group(
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| anyhow!("group answer lacks `id`: {body}"))
+}
+
+/// Creates (or finds) the direct conversation of each `(a, b)`, as `a`;
+/// returns their ids in order.
+pub async fn directs(
+    fleet: &Fleet,
+    http: &reqwest::Client,
+    pairs: &[(&Account, &Account)],
+) -> Result<Vec<String>> {
+    let url = format!("{}/v1/groups/direct", fleet.url("groups http")?);
+    futures::stream::iter(pairs)
+        .map(|(a, b)| {
+            let request = http
+                .post(&url)
+                .bearer_auth(&a.token)
+                .json(&json!({"user_id": b.user_id}));
+            async move {
+                let response = request.send().await.context("POST /v1/groups/direct")?;
+                let status = response.status();
+                let body = response.text().await.unwrap_or_default();
+                if !status.is_success() {
+                    bail!("POST /v1/groups/direct: {status}: {body}");
+                }
+                let direct: Value =
+                    serde_json::from_str(&body).context("direct answer is not JSON")?;
+                direct["id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow!("direct answer lacks `id`: {body}"))
+            }
+        })
+        .buffered(CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 #[cfg(test)]
