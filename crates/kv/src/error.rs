@@ -90,26 +90,22 @@ impl KvError {
     }
 }
 
-impl From<sqlx::Error> for KvError {
-    fn from(err: sqlx::Error) -> Self {
-        use sqlx::Error as E;
+impl From<rusqlite::Error> for KvError {
+    fn from(err: rusqlite::Error) -> Self {
         match &err {
-            E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::WorkerCrashed => {
+            rusqlite::Error::SqliteFailure(failure, _)
+                if is_sqlite_unavailable(failure.extended_code) =>
+            {
                 Self::Unavailable(err.to_string())
             }
-            E::Database(db) if is_sqlite_unavailable(db.code().as_deref()) => {
-                Self::Unavailable(db.to_string())
-            }
-            E::Configuration(_) => Self::InvalidConfig(err.to_string()),
+            rusqlite::Error::InvalidPath(_) => Self::InvalidConfig(err.to_string()),
             _ => Self::Internal(err.to_string()),
         }
     }
 }
 
-/// SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_CANTOPEN (14) and their extended codes.
-fn is_sqlite_unavailable(code: Option<&str>) -> bool {
-    let Some(code) = code.and_then(|c| c.parse::<i32>().ok()) else {
-        return false;
-    };
-    matches!(code & 0xff, 5 | 6 | 14)
+/// SQLITE_BUSY (5), SQLITE_LOCKED (6), SQLITE_IOERR (10), SQLITE_FULL (13),
+/// SQLITE_CANTOPEN (14) and their extended codes: conditions that pass.
+fn is_sqlite_unavailable(code: i32) -> bool {
+    matches!(code & 0xff, 5 | 6 | 10 | 13 | 14)
 }

@@ -97,6 +97,7 @@ pub(crate) struct Resolved<T> {
 }
 
 /// What a backend returns for a query: the page's items and whether more follow.
+#[derive(Debug)]
 pub(crate) struct Fetched {
     /// At most `limit` live items, in order, after the start position.
     pub items: Vec<Item>,

@@ -1,34 +1,50 @@
 //! The embedded backend: one SQLite file (or memory), one SQL table per table.
 //!
-//! A single connection serialises every call, so conditional writes and
-//! increments are atomic without locks and `SQLITE_BUSY` never happens inside
-//! one process. The file runs in WAL mode with `synchronous = FULL`: an
-//! acknowledged write survives a crash. Expired rows are hidden from reads and
-//! purged by `ensure_tables` (at start-up).
+//! Writes go through a single writer thread ([`writer`]) that owns the only
+//! write connection and group-commits whatever queued up while the previous
+//! commit synced: conditional writes and increments stay atomic without locks,
+//! `SQLITE_BUSY` never happens inside one process, and concurrent writers
+//! share one `fsync`. The file runs in WAL mode with `synchronous = FULL`: an
+//! acknowledged write survives a crash. Reads of a file run on a small pool
+//! of read-only connections ([`readers`]) and never wait behind a commit; an
+//! in-memory store has one connection, so its reads queue on the writer.
+//! Expired rows are hidden from reads and purged by `ensure_tables`.
 
+mod ops;
 mod read;
+mod readers;
 mod write;
+mod writer;
 
 use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
 
+pub(crate) use self::ops::{Done, Op, apply};
+use self::readers::Readers;
+use self::writer::Job;
 use crate::cursor::Position;
-use crate::model::{Condition, Item, TableSpec, TxOp, now_unix};
+use crate::model::{Condition, Item, TableSpec, TxOp};
 use crate::query::Query;
 use crate::store::{Backend, Fetched, Resolved, TableRef};
 use crate::{KvError, KvOptions};
 
+/// Metric names of the embedded store.
+pub(crate) mod metrics {
+    /// Writes committed together by one sync (histogram).
+    pub const BATCH_SIZE: &str = "chatflow_kv_sqlite_batch_size";
+    /// Time to apply and commit one batch, sync included (histogram).
+    pub const COMMIT_SECONDS: &str = "chatflow_kv_sqlite_commit_seconds";
+}
+
 /// A SQLite database holding every table of one store.
 #[derive(Debug)]
 pub(crate) struct SqliteBackend {
-    pool: SqlitePool,
-    op_timeout: Duration,
+    writer: mpsc::Sender<Job>,
+    /// `None` for an in-memory store: its reads go to the writer.
+    readers: Option<Readers>,
 }
 
 impl SqliteBackend {
@@ -39,92 +55,90 @@ impl SqliteBackend {
             .trim_start_matches("//")
             .split('?')
             .next()
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .to_owned();
         let in_memory = path.is_empty() || path == ":memory:";
-        if !in_memory
-            && let Some(parent) = Path::new(path)
+        let timeout = options.op_timeout;
+        let conn = tokio::task::spawn_blocking(move || {
+            if in_memory {
+                let conn = Connection::open_in_memory()?;
+                configure(&conn, timeout)?;
+                return Ok(conn);
+            }
+            if let Some(parent) = Path::new(&path)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                KvError::Unavailable(format!("cannot create directory {}: {e}", parent.display()))
-            })?;
-        }
-        let connect = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(options.op_timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(0)
-            .acquire_timeout(options.op_timeout)
-            // An in-memory database lives as long as its connection: keep it.
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(connect)
-            .await?;
-        Ok(Self {
-            pool,
-            op_timeout: options.op_timeout,
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    KvError::Unavailable(format!(
+                        "cannot create directory {}: {e}",
+                        parent.display()
+                    ))
+                })?;
+            }
+            let conn = Connection::open(&path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            configure(&conn, timeout)?;
+            Ok::<_, KvError>(conn)
         })
+        .await
+        .map_err(|e| KvError::Internal(format!("opening the store panicked: {e}")))??;
+        let readers = match in_memory {
+            true => None,
+            false => Some(Readers::new(
+                conn.path().unwrap_or_default().into(),
+                timeout,
+            )),
+        };
+        let (writer, jobs) = mpsc::channel(writer::QUEUE);
+        std::thread::Builder::new()
+            .name("chatflow-kv-writer".into())
+            .spawn(move || writer::run(conn, jobs))
+            .map_err(|e| KvError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self { writer, readers })
     }
 
-    /// Creates the table and its index when missing, and purges expired rows.
-    async fn create(&self, table: &TableRef, spec: &TableSpec) -> Result<(), KvError> {
-        let mut conn = self.pool.acquire().await?;
-        let index = index_name(table);
-        let (tables, indexes): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*) FILTER (WHERE type = 'table' AND name = ?1), \
-                    COUNT(*) FILTER (WHERE type = 'index' AND name = ?2) FROM sqlite_master",
-        )
-        .bind(&table.full)
-        .bind(&index)
-        .fetch_one(&mut *conn)
-        .await?;
-        if tables > 0 && (indexes > 0) != spec.secondary_index {
-            return Err(KvError::invalid(format!(
-                "table {:?} exists with a different secondary index",
-                table.name
-            )));
+    /// Queues `op` on the writer and waits until it is committed.
+    async fn write(&self, op: Op) -> Result<Done, KvError> {
+        let (reply, outcome) = oneshot::channel();
+        let gone = || KvError::Unavailable("the embedded store is closed".into());
+        self.writer
+            .send(Job { op, reply })
+            .await
+            .map_err(|_| gone())?;
+        outcome.await.map_err(|_| gone())?
+    }
+
+    /// Runs a read on a read connection, or on the writer when in memory.
+    async fn read(&self, op: Op) -> Result<Done, KvError> {
+        match &self.readers {
+            Some(readers) => readers.run(op).await,
+            None => self.write(op).await,
         }
-        let t = &table.full;
-        sqlx::query(&format!(
-            "CREATE TABLE IF NOT EXISTS \"{t}\" (pk TEXT NOT NULL, sk TEXT NOT NULL, \
-             version INTEGER NOT NULL, data BLOB NOT NULL, expires_at INTEGER, \
-             gsi1pk TEXT, gsi1sk TEXT, counters TEXT, PRIMARY KEY (pk, sk)) WITHOUT ROWID"
-        ))
-        .execute(&mut *conn)
-        .await?;
-        if spec.secondary_index {
-            sqlx::query(&format!(
-                "CREATE INDEX IF NOT EXISTS \"{index}\" ON \"{t}\" (gsi1pk, gsi1sk, pk, sk) \
-                 WHERE gsi1pk IS NOT NULL"
-            ))
-            .execute(&mut *conn)
-            .await?;
-        }
-        sqlx::query(&format!("DELETE FROM \"{t}\" WHERE expires_at <= ?1"))
-            .bind(now_unix())
-            .execute(&mut *conn)
-            .await?;
-        Ok(())
     }
 }
 
+/// Settings every connection of a store shares.
+pub(super) fn configure(conn: &Connection, timeout: std::time::Duration) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(timeout)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(())
+}
+
 /// Maps a driver error, recognising a missing table.
-pub(super) fn db_error(table: &TableRef) -> impl Fn(sqlx::Error) -> KvError + '_ {
+pub(super) fn db_error(table: &TableRef) -> impl Fn(rusqlite::Error) -> KvError + '_ {
     move |err| match &err {
-        sqlx::Error::Database(db) if db.message().contains("no such table") => {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) if msg.contains("no such table") => {
             KvError::TableNotFound(table.name.clone())
         }
         _ => KvError::from(err),
     }
 }
 
-/// The name of a table's secondary index.
-fn index_name(table: &TableRef) -> String {
-    format!("{}__gsi1", table.full)
+/// The reply a job was expected to produce, or an internal error.
+fn expect<T>(done: Done, pick: impl FnOnce(Done) -> Option<T>) -> Result<T, KvError> {
+    pick(done).ok_or_else(|| KvError::Internal("embedded store answered another request".into()))
 }
 
 #[async_trait]
@@ -134,29 +148,38 @@ impl Backend for SqliteBackend {
     }
 
     async fn ensure_table(&self, table: &TableRef, spec: &TableSpec) -> Result<(), KvError> {
-        tokio::time::timeout(self.op_timeout, self.create(table, spec))
-            .await
-            .map_err(|_| KvError::Timeout(self.op_timeout))?
+        let op = Op::EnsureTable {
+            table: table.clone(),
+            spec: spec.clone(),
+        };
+        self.write(op).await.map(drop)
     }
 
     async fn drop_table(&self, table: &TableRef) -> Result<(), KvError> {
-        sqlx::query(&format!("DROP TABLE IF EXISTS \"{}\"", table.full))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.write(Op::DropTable(table.clone())).await.map(drop)
     }
+
     async fn put(
         &self,
         table: &TableRef,
         item: Item,
         condition: Condition,
     ) -> Result<u64, KvError> {
-        let mut conn = self.pool.acquire().await?;
-        write::put(&mut conn, table, &item, condition, now_unix()).await
+        let op = Op::Put {
+            table: table.clone(),
+            item,
+            condition,
+        };
+        expect(self.write(op).await?, Done::version)
     }
 
     async fn get(&self, table: &TableRef, pk: &str, sk: &str) -> Result<Option<Item>, KvError> {
-        read::get(&self.pool, table, pk, sk, now_unix()).await
+        let op = Op::Get {
+            table: table.clone(),
+            pk: pk.to_owned(),
+            sk: sk.to_owned(),
+        };
+        expect(self.read(op).await?, Done::item)
     }
 
     async fn query(
@@ -166,7 +189,13 @@ impl Backend for SqliteBackend {
         query: &Query,
         start: Option<Position>,
     ) -> Result<Fetched, KvError> {
-        read::query(&self.pool, table, index, query, start, now_unix()).await
+        let op = Op::Query {
+            table: table.clone(),
+            index,
+            query: query.clone(),
+            start,
+        };
+        expect(self.read(op).await?, Done::page)
     }
 
     async fn delete(
@@ -176,8 +205,13 @@ impl Backend for SqliteBackend {
         sk: &str,
         condition: Condition,
     ) -> Result<(), KvError> {
-        let mut conn = self.pool.acquire().await?;
-        write::delete(&mut conn, table, (pk, sk), condition, now_unix()).await
+        let op = Op::Delete {
+            table: table.clone(),
+            pk: pk.to_owned(),
+            sk: sk.to_owned(),
+            condition,
+        };
+        self.write(op).await.map(drop)
     }
 
     async fn increment(
@@ -187,52 +221,25 @@ impl Backend for SqliteBackend {
         counter: &str,
         delta: i64,
     ) -> Result<i64, KvError> {
-        let mut tx = self.pool.begin().await?;
-        let value = write::increment(&mut tx, table, key, counter, delta, now_unix()).await?;
-        tx.commit().await?;
-        Ok(value)
+        let op = Op::Increment {
+            table: table.clone(),
+            pk: key.0.to_owned(),
+            sk: key.1.to_owned(),
+            counter: counter.to_owned(),
+            delta,
+        };
+        expect(self.write(op).await?, Done::value)
     }
 
     async fn batch_put(&self, table: &TableRef, items: Vec<Item>) -> Result<(), KvError> {
-        let mut tx = self.pool.begin().await?;
-        for item in &items {
-            write::put(&mut tx, table, item, Condition::None, 0).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let op = Op::BatchPut {
+            table: table.clone(),
+            items,
+        };
+        self.write(op).await.map(drop)
     }
 
     async fn transact(&self, ops: Vec<Resolved<TxOp>>) -> Result<(), KvError> {
-        let now = now_unix();
-        let mut tx = self.pool.begin().await?;
-        for (i, op) in ops.iter().enumerate() {
-            let table = &op.table;
-            let outcome = match &op.value {
-                TxOp::Put {
-                    item, condition, ..
-                } => write::put(&mut tx, table, item, *condition, now)
-                    .await
-                    .map(drop),
-                TxOp::Delete {
-                    pk, sk, condition, ..
-                } => write::delete(&mut tx, table, (pk, sk), *condition, now).await,
-                TxOp::ConditionCheck {
-                    pk, sk, condition, ..
-                } => write::check(&mut tx, table, (pk, sk), *condition, now).await,
-            };
-            match outcome {
-                Ok(()) => {}
-                // Dropping `tx` rolls every earlier op back.
-                Err(KvError::ConditionFailed { .. }) => {
-                    return Err(KvError::TransactionCanceled {
-                        op: i,
-                        reason: "ConditionalCheckFailed".into(),
-                    });
-                }
-                Err(other) => return Err(other),
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(Op::Transact(ops)).await.map(drop)
     }
 }
