@@ -1,5 +1,7 @@
-//! Each connection's delivery task: the one place that writes messages to
-//! the client, so replay and live traffic meet without a gap or duplicate.
+//! Each connection's delivery: the one place that writes messages to the
+//! client, so replay and live traffic meet without a gap or duplicate.
+//! Work arrives in the connection's [`Inbox`]; a worker task runs only
+//! while there is some, so an idle connection holds no task and no queue.
 //!
 //! It keeps, per conversation the device follows, the last `seq` delivered.
 //! A live message at `last + 1` goes out at once; one at or below `last` is a
@@ -13,19 +15,23 @@
 //! member and this user share read receipts; unread counts only to the
 //! user's own devices. After a replay, the conversation's receipts follow.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
-use tokio::sync::mpsc;
+use parking_lot::{Mutex, MutexGuard};
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::Live;
+use crate::hub::{Live, LiveMessage};
 use crate::metrics;
 use crate::ports::{Caller, MessagePort, PortError, ReceiptPort, StoredMessage};
-use crate::protocol::{ErrorCode, ServerFrame};
-use crate::queue::{Outbound, Pushed};
-use crate::registry::{NodeDelivery, ReceiptDelivery};
+use crate::protocol::{ErrorCode, MessageFrame, ServerFrame};
+use crate::queue::{self, Frame, Outbound, Pushed};
+use crate::registry::ReceiptDelivery;
+
+/// Live deliveries waiting per connection before it counts as too slow.
+pub const LIVE_BUFFER: usize = 1024;
+/// Resume requests waiting per connection.
+pub const RESUME_BUFFER: usize = 16;
 
 /// Asks the delivery task to replay conversations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +54,13 @@ impl Positions {
     }
 
     fn set(&self, conversation: &str, seq: u64) {
-        self.0.lock().insert(conversation.to_owned(), seq);
+        let mut positions = self.0.lock();
+        match positions.get_mut(conversation) {
+            Some(position) => *position = seq,
+            None => {
+                positions.insert(conversation.to_owned(), seq);
+            }
+        }
     }
 
     fn remove(&self, conversation: &str) {
@@ -86,7 +98,7 @@ impl Delivery {
         caller: Caller,
         (port, receipts): (Arc<dyn MessagePort>, Arc<dyn ReceiptPort>),
         out: Outbound,
-        page: u32,
+        (page, positions): (u32, Positions),
     ) -> Self {
         Self {
             caller,
@@ -94,42 +106,21 @@ impl Delivery {
             receipts,
             out,
             page: page.max(1),
-            positions: Positions::default(),
+            positions,
             reads_shared: None,
         }
     }
 
-    /// The positions this task delivered, shared.
-    pub fn positions(&self) -> Positions {
-        self.positions.clone()
-    }
-
-    /// Runs until `stop`, the client falls behind, or both channels close.
-    pub async fn run(
-        mut self,
-        mut live: mpsc::Receiver<Live>,
-        mut resumes: mpsc::Receiver<ResumeCommand>,
-        stop: CancellationToken,
-    ) {
-        loop {
-            let step = tokio::select! {
-                biased;
-                () = stop.cancelled() => return,
-                Some(command) = resumes.recv() => self.resume(command).await,
-                Some(event) = live.recv() => match event {
-                    Live::Message(delivery) => self.on_live(&delivery).await,
-                    Live::Receipt(receipt) => self.on_receipt(&receipt).await,
-                    Live::ReadsShared(shared) => {
-                        self.reads_shared = Some(shared);
-                        Ok(())
-                    }
-                    Live::Resync => self.resync().await,
-                },
-                else => return,
-            };
-            if step.is_err() {
-                return;
+    async fn handle(&mut self, work: Work) -> Result<(), Stop> {
+        match work {
+            Work::Resume(command) => self.resume(command).await,
+            Work::Live(Live::Message(message)) => self.on_live(&message).await,
+            Work::Live(Live::Receipt(receipt)) => self.on_receipt(&receipt).await,
+            Work::Live(Live::ReadsShared(shared)) => {
+                self.reads_shared = Some(shared);
+                Ok(())
             }
+            Work::Live(Live::Resync) => self.resync().await,
         }
     }
 
@@ -220,7 +211,7 @@ impl Delivery {
         }
     }
 
-    async fn on_live(&mut self, delivery: &NodeDelivery) -> Result<(), Stop> {
+    async fn on_live(&mut self, delivery: &LiveMessage) -> Result<(), Stop> {
         let conversation = &delivery.conversation_id;
         match self.positions.get(conversation) {
             Some(last) if delivery.seq <= last => {
@@ -242,7 +233,7 @@ impl Delivery {
             }
             _ => {}
         }
-        self.deliver(conversation, delivery.seq, delivery.message.clone())
+        self.deliver_frame(conversation, delivery.seq, delivery.frame.clone())
     }
 
     async fn resync(&mut self) -> Result<(), Stop> {
@@ -286,7 +277,13 @@ impl Delivery {
         seq: u64,
         message: serde_json::Value,
     ) -> Result<(), Stop> {
-        self.push(&ServerFrame::Message { message })?;
+        let frame = queue::encode(&MessageFrame { message: &message }).ok_or(Stop::Outbound)?;
+        self.deliver_frame(conversation, seq, frame)
+    }
+
+    /// Queues an encoded `message` frame (shared with the other recipients).
+    fn deliver_frame(&mut self, conversation: &str, seq: u64, frame: Frame) -> Result<(), Stop> {
+        Self::queued(self.out.push(frame))?;
         self.positions.set(conversation, seq);
         metrics::delivered();
         Ok(())
@@ -312,10 +309,122 @@ impl Delivery {
     }
 
     fn push(&self, frame: &ServerFrame) -> Result<(), Stop> {
-        let text = serde_json::to_string(frame).map_err(|_| Stop::Outbound)?;
-        match self.out.push(text) {
+        Self::queued(self.out.push_frame(frame))
+    }
+
+    fn queued(pushed: Pushed) -> Result<(), Stop> {
+        match pushed {
             Pushed::Queued => Ok(()),
             Pushed::SlowConsumer | Pushed::Closed => Err(Stop::Outbound),
+        }
+    }
+}
+
+/// One piece of work for a connection's delivery.
+enum Work {
+    Resume(ResumeCommand),
+    Live(Live),
+}
+
+/// A connection's pending deliveries; cheap to clone. Until [`Inbox::start`]
+/// everything only queues (so the hello's replay can be queued first).
+#[derive(Clone)]
+pub struct Inbox {
+    inner: Arc<InboxInner>,
+}
+
+struct InboxInner {
+    state: Mutex<InboxState>,
+    stop: CancellationToken,
+}
+
+#[derive(Default)]
+struct InboxState {
+    resumes: VecDeque<ResumeCommand>,
+    live: VecDeque<Live>,
+    /// The delivery, while no worker runs.
+    idle: Option<Delivery>,
+}
+
+impl Inbox {
+    /// An inbox whose worker stops at `stop`.
+    pub fn new(stop: CancellationToken) -> Self {
+        Self {
+            inner: Arc::new(InboxInner {
+                state: Mutex::default(),
+                stop,
+            }),
+        }
+    }
+
+    /// Hands over the delivery: from now on, work starts a worker.
+    pub fn start(&self, delivery: Delivery) {
+        let mut state = self.inner.state.lock();
+        state.idle = Some(delivery);
+        self.wake(state);
+    }
+
+    /// Queues a live event; false when the connection is too far behind.
+    pub fn offer(&self, live: Live) -> bool {
+        let mut state = self.inner.state.lock();
+        if state.live.len() >= LIVE_BUFFER {
+            return false;
+        }
+        state.live.push_back(live);
+        self.wake(state);
+        true
+    }
+
+    /// Queues a replay (served before live events); false when too many wait.
+    pub fn resume(&self, command: ResumeCommand) -> bool {
+        let mut state = self.inner.state.lock();
+        if state.resumes.len() >= RESUME_BUFFER {
+            return false;
+        }
+        state.resumes.push_back(command);
+        self.wake(state);
+        true
+    }
+
+    /// Starts a worker if there is work and none runs.
+    fn wake(&self, mut state: MutexGuard<'_, InboxState>) {
+        if state.resumes.is_empty() && state.live.is_empty() {
+            return;
+        }
+        if let Some(delivery) = state.idle.take() {
+            drop(state);
+            tokio::spawn(self.clone().work(delivery));
+        }
+    }
+
+    /// Works until the inbox is empty (then parks the delivery and ends),
+    /// the connection stops, or the client falls behind.
+    async fn work(self, mut delivery: Delivery) {
+        loop {
+            let next = {
+                let mut state = self.inner.state.lock();
+                match state.resumes.pop_front() {
+                    Some(command) => Work::Resume(command),
+                    None => match state.live.pop_front() {
+                        Some(live) => Work::Live(live),
+                        None => {
+                            // Quiet again: give the queues' memory back.
+                            state.live = VecDeque::new();
+                            state.resumes = VecDeque::new();
+                            state.idle = Some(delivery);
+                            return;
+                        }
+                    },
+                }
+            };
+            let step = tokio::select! {
+                biased;
+                () = self.inner.stop.cancelled() => return,
+                step = delivery.handle(next) => step,
+            };
+            if step.is_err() {
+                return;
+            }
         }
     }
 }

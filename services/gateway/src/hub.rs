@@ -13,17 +13,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::queue::Outbound;
+use crate::connection::Conn;
+use crate::protocol::MessageFrame;
+use crate::queue::{self, Frame};
 use crate::registry::{NodeDelivery, NodeFrame, ReceiptDelivery, Registry, node_channel};
 
-/// What the hub tells one connection's delivery task.
+/// What the hub tells one connection's delivery.
 #[derive(Debug, Clone)]
 pub enum Live {
     /// A new message of one of the user's conversations.
-    Message(Arc<NodeDelivery>),
+    Message(Arc<LiveMessage>),
     /// A member's receipt marks moved in one of the user's conversations.
     Receipt(Arc<ReceiptDelivery>),
     /// The user turned read receipts on or off.
@@ -32,15 +33,23 @@ pub enum Live {
     Resync,
 }
 
+/// A message for local connections, its `message` frame encoded once for
+/// all of them.
+#[derive(Debug)]
+pub struct LiveMessage {
+    /// Where.
+    pub conversation_id: String,
+    /// Its place in the conversation.
+    pub seq: u64,
+    /// The encoded frame, shared by every recipient's queue.
+    pub frame: Frame,
+}
+
 /// One connection as the hub knows it.
 #[derive(Clone)]
 struct Entry {
     id: u64,
-    live: mpsc::Sender<Live>,
-    /// The connection's queues, for ephemeral frames that need no ordering.
-    out: Outbound,
-    /// Cancelled to close the connection (it could not keep up).
-    overflow: CancellationToken,
+    conn: Arc<Conn>,
 }
 
 /// Local connections by user id; cheap to clone.
@@ -60,29 +69,33 @@ pub struct HubSlot {
 impl Hub {
     /// Adds a connection of `user_id`; returns its guard and whether it is
     /// the user's first connection on this node (to register it).
-    pub fn join(
-        &self,
-        user_id: &str,
-        live: mpsc::Sender<Live>,
-        out: Outbound,
-        overflow: CancellationToken,
-    ) -> (HubSlot, bool) {
+    pub(crate) fn join(&self, conn: Arc<Conn>) -> (HubSlot, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let user_id = conn.caller.user_id.clone();
         let mut users = self.users.lock();
-        let entries = users.entry(user_id.to_owned()).or_default();
+        let entries = users.entry(user_id.clone()).or_default();
         let first = entries.is_empty();
-        entries.push(Entry {
-            id,
-            live,
-            out,
-            overflow,
-        });
+        entries.push(Entry { id, conn });
         let guard = HubSlot {
             hub: self.clone(),
-            user_id: user_id.to_owned(),
+            user_id,
             id,
         };
         (guard, first)
+    }
+
+    /// Every local connection, by user (for the revocation sweep).
+    pub(crate) fn by_user(&self) -> Vec<(String, Vec<Arc<Conn>>)> {
+        self.users
+            .lock()
+            .iter()
+            .map(|(user, entries)| {
+                (
+                    user.clone(),
+                    entries.iter().map(|e| e.conn.clone()).collect(),
+                )
+            })
+            .collect()
     }
 
     /// Users with at least one connection here.
@@ -97,11 +110,21 @@ impl Hub {
 
     /// Hands `delivery` to every local connection of its recipients.
     pub fn dispatch(&self, delivery: NodeDelivery) {
-        let delivery = Arc::new(delivery);
+        let frame = MessageFrame {
+            message: &delivery.message,
+        };
+        let Some(frame) = queue::encode(&frame) else {
+            return;
+        };
+        let message = Arc::new(LiveMessage {
+            conversation_id: delivery.conversation_id,
+            seq: delivery.seq,
+            frame,
+        });
         let users = self.users.lock();
         for user in &delivery.recipients {
             for entry in users.get(user).into_iter().flatten() {
-                offer(entry, Live::Message(delivery.clone()));
+                offer(entry, Live::Message(message.clone()));
             }
         }
     }
@@ -128,18 +151,18 @@ impl Hub {
                 }
             }
             NodeFrame::Ephemeral { recipients, frame } => {
-                self.push_ephemeral(&recipients, &frame);
+                self.push_ephemeral(&recipients, &Frame::from(frame));
             }
         }
     }
 
     /// Queues an ephemeral frame on every local connection of `users`,
     /// dropping it wherever the ephemeral queue is full.
-    pub fn push_ephemeral(&self, users: &[String], frame: &str) {
+    pub fn push_ephemeral(&self, users: &[String], frame: &Frame) {
         let users_map = self.users.lock();
         for user in users {
             for entry in users_map.get(user).into_iter().flatten() {
-                entry.out.push_ephemeral(frame.to_owned());
+                entry.conn.out.push_ephemeral(frame.clone());
             }
         }
     }
@@ -232,7 +255,7 @@ impl Drop for HubSlot {
 
 /// A connection whose live queue is full cannot keep up: close it (it resumes).
 fn offer(entry: &Entry, live: Live) {
-    if entry.live.try_send(live).is_err() {
-        entry.overflow.cancel();
+    if !entry.conn.inbox.offer(live) {
+        entry.conn.closer.token().cancel();
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod acks;
 pub mod adapters;
+pub mod clock;
 mod connection;
 pub mod convert;
 pub mod delivery;
@@ -26,10 +27,14 @@ pub mod protocol;
 pub mod queue;
 pub mod receipt_fanout;
 pub mod registry;
+pub mod revocation;
 mod service;
 mod settings;
 pub mod typing;
 
 pub use launcher::GatewayLauncher;
-pub use service::{Deps, FanoutDeps, GatewayService, Listeners};
+pub use service::{
+    Deps, FanoutDeps, GatewayService, Listeners, MAX_WRITE_BUFFER_BYTES, READ_BUFFER_BYTES,
+    WRITE_BUFFER_BYTES,
+};
 pub use settings::Config;

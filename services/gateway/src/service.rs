@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::acks::AckFlusher;
+use crate::clock::Clock;
 use crate::connection::{self, Shared};
 use crate::fanout::{FANOUT_GROUP, Fanout, MESSAGE_TOPICS};
 use crate::hub::Hub;
@@ -59,9 +60,20 @@ pub struct Listeners {
     pub http: TcpListener,
 }
 
+/// Bytes read from a socket at a time. Small, because every connection
+/// keeps its read buffer for life and most are idle; a larger frame grows
+/// that connection's buffer while it is read.
+pub const READ_BUFFER_BYTES: usize = 1024;
+/// Frames queued on a socket are written once this much is buffered, and
+/// at the flush that ends every batch.
+pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
+/// Most bytes a socket may hold unwritten (its client does not read);
+/// past it the connection ends as a slow consumer, to resume later.
+pub const MAX_WRITE_BUFFER_BYTES: usize = 8 * 1024 * 1024;
+
 /// A built gateway node, ready to run.
 pub struct GatewayService {
-    shared: Shared,
+    shared: Arc<Shared>,
     connections: TaskTracker,
     fanout: Option<FanoutDeps>,
     acks: AckFlusher,
@@ -97,7 +109,9 @@ impl GatewayService {
             hub,
             registry,
             drain: CancellationToken::new(),
+            clock: Clock::new(),
         };
+        let shared = Arc::new(shared);
         Self {
             shared,
             connections: TaskTracker::new(),
@@ -142,6 +156,13 @@ impl GatewayService {
             ]
         });
         let acks_task = tokio::spawn(acks.run(stop_node.clone()));
+        let clock_task = tokio::spawn(shared.clock.clone().run(stop_node.clone()));
+        let revocation_task = tokio::spawn(crate::revocation::run(
+            shared.hub.clone(),
+            shared.registry.cache().clone(),
+            Duration::from_secs(shared.config.revalidate_secs.max(1)),
+            stop_node.clone(),
+        ));
         let (subscribed, on_subscribed) = tokio::sync::oneshot::channel();
         let hub_task = tokio::spawn({
             let (hub, registry, stop) = (
@@ -179,7 +200,13 @@ impl GatewayService {
             tracing::warn!("connections still open after the drain deadline");
         }
         stop_node.cancel();
-        let _ = tokio::join!(hub_task, refresh_task, acks_task);
+        let _ = tokio::join!(
+            hub_task,
+            refresh_task,
+            acks_task,
+            clock_task,
+            revocation_task
+        );
         for task in fanout_tasks.into_iter().flatten() {
             let _ = task.await;
         }
@@ -221,7 +248,7 @@ fn spawn_consumer<H: chatflow_events::Handler + 'static>(
 
 /// `GET /v1/ws`: the WebSocket upgrade.
 async fn upgrade(
-    State((shared, connections)): State<(Shared, TaskTracker)>,
+    State((shared, connections)): State<(Arc<Shared>, TaskTracker)>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
@@ -237,6 +264,9 @@ async fn upgrade(
     // Frames a little over the limit get a typed `too_large` error; far
     // larger ones are cut off by the WebSocket layer itself.
     ws.protocols([SUBPROTOCOL])
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(max.saturating_mul(4))
         .max_frame_size(max.saturating_mul(4))
         .on_upgrade(move |socket| {
@@ -257,7 +287,7 @@ fn header_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Keeps this node's registry entries alive while it holds connections.
-async fn refresh_registry(shared: Shared, stop: CancellationToken) {
+async fn refresh_registry(shared: Arc<Shared>, stop: CancellationToken) {
     let every = shared.registry.ttl() / 3;
     loop {
         tokio::select! {

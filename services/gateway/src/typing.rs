@@ -84,8 +84,8 @@ impl TypingRelay {
             active,
             ttl_ms: u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX),
         };
-        let frame = serde_json::to_string(&frame)
-            .map_err(|e| PortError::fatal(ErrorCode::Internal, e.to_string()))?;
+        let frame = crate::queue::encode(&frame)
+            .ok_or_else(|| PortError::fatal(ErrorCode::Internal, "cannot encode typing"))?;
         for (node, recipients) in located.by_node {
             if node == self.registry.node_id() {
                 self.hub.push_ephemeral(&recipients, &frame);
@@ -93,7 +93,7 @@ impl TypingRelay {
             }
             let send = NodeFrame::Ephemeral {
                 recipients,
-                frame: frame.clone(),
+                frame: frame.as_str().to_owned(),
             };
             // At most once by design: a lost indicator is not worth a retry.
             if let Err(err) = self.registry.send(&node, &send).await {

@@ -1,27 +1,32 @@
 //! One WebSocket connection from upgrade to close.
 //!
 //! The connection's own task reads frames and answers requests; a writer
-//! task owns the socket's sending half ([`writer`]); a delivery task
-//! ([`crate::delivery`]) writes messages. They share the outbound queues,
-//! so nothing any of them does can block another connection.
+//! task owns the socket's sending half ([`writer`]); deliveries
+//! ([`crate::delivery`]) are worked off by a task that runs only while
+//! there are some. They share the outbound queues, so nothing any of them
+//! does can block another connection. Deadlines live on the node's clock
+//! ([`crate::clock`]), revocation checks in the node's sweep
+//! ([`crate::revocation`]): an idle connection holds no timer.
 
 mod requests;
+mod state;
 mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use chatflow_authn::{AuthenticatedUser, AuthnError, TokenVerifier};
 use futures::StreamExt;
 use futures::stream::SplitStream;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+pub use state::Conn;
 pub use writer::Closer;
 
 use crate::acks::AckBatcher;
-use crate::delivery::{Delivery, ResumeCommand};
+use crate::clock::Clock;
+use crate::delivery::{Delivery, Inbox, Positions, ResumeCommand};
 use crate::hub::Hub;
 use crate::metrics;
 use crate::ports::{Caller, MemberPort, MessagePort, PresencePort, ReceiptPort};
@@ -33,11 +38,7 @@ use crate::queue::{self, Outbound, QueueLimits};
 use crate::registry::Registry;
 use crate::settings::Config;
 use crate::typing::TypingRelay;
-
-/// Live deliveries buffered per connection before it counts as too slow.
-const LIVE_BUFFER: usize = 1024;
-/// Resume requests buffered per connection.
-const RESUME_BUFFER: usize = 16;
+use state::{Durations, HelloTimer};
 
 /// What every connection of a node shares; cheap to clone.
 #[derive(Clone)]
@@ -64,6 +65,8 @@ pub struct Shared {
     pub registry: Registry,
     /// Cancelled when the node starts draining.
     pub drain: CancellationToken,
+    /// Every connection's deadlines.
+    pub clock: Clock,
 }
 
 impl Shared {
@@ -76,7 +79,7 @@ impl Shared {
 }
 
 /// Serves one upgraded socket; `header_token` came in `Sec-WebSocket-Protocol`.
-pub async fn serve(socket: WebSocket, header_token: Option<String>, shared: Shared) {
+pub async fn serve(socket: WebSocket, header_token: Option<String>, shared: Arc<Shared>) {
     let (sink, mut stream) = socket.split();
     let closer = Closer::default();
     let limits = QueueLimits {
@@ -85,8 +88,16 @@ pub async fn serve(socket: WebSocket, header_token: Option<String>, shared: Shar
     };
     let (out, inbound) = queue::channel(limits, closer.token().clone());
     let writer = tokio::spawn(writer::write_loop(sink, inbound, closer.clone()));
-    if let Some(handshake) = handshake(&mut stream, header_token, &shared, &out, &closer).await {
-        run_session(&mut stream, handshake, &shared, &out, &closer).await;
+    let wait = Duration::from_secs(shared.config.hello_timeout_secs);
+    let hello_timer = HelloTimer::arm(&shared.clock, closer.clone(), wait);
+    let handshake = tokio::select! {
+        biased;
+        () = closer.token().cancelled() => None,
+        handshake = handshake(&mut stream, header_token, &shared, &out, &closer) => handshake,
+    };
+    drop(hello_timer);
+    if let Some(handshake) = handshake {
+        run_session(&mut stream, handshake, &shared, out, &closer).await;
     }
     // Closing (if nobody did yet) lets the writer flush and send the close frame.
     closer.close(close::NORMAL, "bye");
@@ -96,12 +107,13 @@ pub async fn serve(socket: WebSocket, header_token: Option<String>, shared: Shar
 /// A successful `hello`.
 struct Handshake {
     user: AuthenticatedUser,
-    token: String,
+    issued_at: i64,
     hello_id: String,
     resume: std::collections::BTreeMap<String, u64>,
 }
 
 /// Waits for `hello` and authenticates it; on failure answers and closes.
+/// (The node's clock closes a connection that never says it.)
 async fn handshake(
     stream: &mut SplitStream<WebSocket>,
     header_token: Option<String>,
@@ -109,18 +121,13 @@ async fn handshake(
     out: &Outbound,
     closer: &Closer,
 ) -> Option<Handshake> {
-    let wait = Duration::from_secs(shared.config.hello_timeout_secs);
-    let first = match tokio::time::timeout(wait, next_text(stream)).await {
-        Ok(Some(Ok(text))) => text,
-        Ok(Some(Err(reason))) => {
+    let first = match next_text(stream).await {
+        Some(Ok(text)) => text,
+        Some(Err(reason)) => {
             closer.close(close::PROTOCOL_ERROR, reason);
             return None;
         }
-        Ok(None) => return None,
-        Err(_) => {
-            closer.close(close::PROTOCOL_ERROR, "no hello in time");
-            return None;
-        }
+        None => return None,
     };
     let hello = match decode_client_frame(&first, &shared.limits()) {
         Ok(ClientFrame::Hello(hello)) => hello,
@@ -154,7 +161,9 @@ async fn handshake(
     match shared.verifier.verify(&token).await {
         Ok(user) => Some(Handshake {
             user,
-            token,
+            // Unreadable cannot happen for a verified token; 0 would make
+            // any revocation cutoff of the user end the session (fail closed).
+            issued_at: crate::revocation::issued_at(&token).unwrap_or(0),
             hello_id: hello.id,
             resume: hello.resume,
         }),
@@ -177,73 +186,71 @@ async fn handshake(
 async fn run_session(
     stream: &mut SplitStream<WebSocket>,
     handshake: Handshake,
-    shared: &Shared,
-    out: &Outbound,
+    shared: &Arc<Shared>,
+    out: Outbound,
     closer: &Closer,
 ) {
     let Handshake {
         user,
-        token,
+        issued_at,
         hello_id,
         resume,
     } = handshake;
     let caller = Caller {
-        user_id: user.user_id.clone(),
-        session_id: user.session_id.clone(),
-        device_id: user.device_id.clone(),
+        user_id: user.user_id,
+        session_id: user.session_id,
+        device_id: user.device_id,
     };
-    let (live_tx, live_rx) = mpsc::channel(LIVE_BUFFER);
-    let (resume_tx, resume_rx) = mpsc::channel(RESUME_BUFFER);
-    let (slot, first) = shared.hub.join(
-        &caller.user_id,
-        live_tx,
-        out.clone(),
-        closer.token().clone(),
-    );
+    let config = &shared.config;
+    let durations = Durations {
+        idle_secs: config.idle_timeout_secs,
+        refresh_window: config.refresh_window_secs,
+        away_after: config.away_after_secs,
+    };
+    let inbox = Inbox::new(closer.token().clone());
+    let device = shared.presence.connect(&caller);
+    let conn = Arc::new(Conn::new(
+        caller.clone(),
+        (issued_at, user.expires_at),
+        (out.clone(), closer.clone(), inbox.clone()),
+        (shared.clock.clone(), durations),
+        device,
+    ));
+    // Queued before anything live can arrive, so the replay comes before
+    // any live message (the worker prefers resumes).
+    if !resume.is_empty() {
+        inbox.resume(ResumeCommand {
+            id: hello_id.clone(),
+            positions: resume,
+        });
+    }
+    let (slot, first) = shared.hub.join(conn.clone());
     if first && let Err(err) = shared.registry.register(&caller.user_id).await {
         tracing::warn!(error = %err, "cannot register the connection; live delivery may lag");
     }
     ::metrics::gauge!(metrics::CONNECTIONS).increment(1.0);
     // Registered before `welcome`, so anything stored after the client sees
     // it reaches this node live.
-    push(
-        out,
-        &ServerFrame::Welcome(Welcome {
-            id: hello_id.clone(),
-            protocol: PROTOCOL_VERSION,
-            user_id: caller.user_id.clone(),
-            session_id: caller.session_id.clone(),
-            heartbeat_secs: shared.config.heartbeat_secs,
-            max_frame_bytes: shared.config.max_frame_bytes,
-        }),
-    );
-    let delivery = Delivery::new(
+    out.push_frame(&ServerFrame::Welcome(Welcome {
+        id: hello_id,
+        protocol: PROTOCOL_VERSION,
+        user_id: caller.user_id.clone(),
+        session_id: caller.session_id.clone(),
+        heartbeat_secs: config.heartbeat_secs,
+        max_frame_bytes: config.max_frame_bytes,
+    }));
+    let positions = Positions::default();
+    inbox.start(Delivery::new(
         caller.clone(),
         (shared.port.clone(), shared.receipts.clone()),
-        out.clone(),
-        shared.config.replay_page,
-    );
-    let positions = delivery.positions();
-    // Queued before the task starts, so the replay comes before any live
-    // message (the task prefers resumes).
-    if !resume.is_empty() {
-        let _ = resume_tx.try_send(ResumeCommand {
-            id: hello_id,
-            positions: resume,
-        });
-    }
-    let delivery = tokio::spawn(delivery.run(live_rx, resume_rx, closer.token().clone()));
-    let mut session = requests::Session::new(
-        caller.clone(),
-        (user, token),
-        shared.clone(),
-        (out.clone(), closer.clone()),
-        (resume_tx, positions),
-    );
+        out,
+        (config.replay_page, positions.clone()),
+    ));
+    conn.watch();
+    let mut session = requests::Session::new(conn.clone(), shared.clone(), positions);
     session.read_loop(stream).await;
     session.end();
     closer.close(close::NORMAL, "bye");
-    let _ = delivery.await;
     ::metrics::gauge!(metrics::CONNECTIONS).decrement(1.0);
     if slot.leave()
         && let Err(err) = shared.registry.unregister(&caller.user_id).await
@@ -253,10 +260,10 @@ async fn run_session(
 }
 
 /// The next text frame; `Err` for a binary frame; `None` at close or error.
-async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<Result<String, &'static str>> {
+async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<Result<Utf8Bytes, &'static str>> {
     loop {
         match stream.next().await? {
-            Ok(Message::Text(text)) => return Some(Ok(text.to_string())),
+            Ok(Message::Text(text)) => return Some(Ok(text)),
             Ok(Message::Binary(_)) => return Some(Err("binary frames are not supported")),
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
             Ok(Message::Close(_)) | Err(_) => return None,
@@ -274,9 +281,7 @@ fn auth_close(err: &AuthnError) -> (u16, &'static str) {
 }
 
 fn push(out: &Outbound, frame: &ServerFrame) {
-    if let Ok(text) = serde_json::to_string(frame) {
-        out.push(text);
-    }
+    out.push_frame(frame);
 }
 
 fn push_error(out: &Outbound, id: Option<&str>, code: ErrorCode, message: &str) {

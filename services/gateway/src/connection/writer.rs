@@ -1,6 +1,6 @@
 //! The writer half of a connection: drains the outbound queues to the
-//! socket (reliable frames before ephemeral ones), and closes the socket with
-//! the first close reason anyone gave.
+//! socket in batches (reliable frames before ephemeral ones, one flush per
+//! batch), and closes the socket with the first close reason anyone gave.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::metrics;
 use crate::protocol::close;
-use crate::queue::Inbound;
+use crate::queue::{Batch, Frame, Inbound};
 
 /// Longest a single socket write may take before the client counts as too
 /// slow (a full TCP window that does not move).
@@ -56,36 +56,32 @@ impl Closer {
 }
 
 /// Writes until closed, then flushes what is queued (unless the client was
-/// too slow) and sends the close frame.
-pub async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut inbound: Inbound,
-    closer: Closer,
-) {
+/// too slow) and sends the close frame. Everything queued is fed to the
+/// socket as one batch and flushed once, so a burst costs one write, not
+/// one per frame.
+pub async fn write_loop(mut sink: SplitSink<WebSocket, Message>, inbound: Inbound, closer: Closer) {
     loop {
-        let next = tokio::select! {
+        tokio::select! {
             biased;
             () = closer.token().cancelled() => break,
-            Some(text) = inbound.messages.recv() => {
-                // Sampled per reliable write: how far behind this client is.
-                ::metrics::histogram!(metrics::SEND_QUEUE_DEPTH).record(inbound.messages.len() as f64);
-                text
-            }
-            Some(text) = inbound.ephemeral.recv() => text,
-            else => break,
-        };
-        if !send(&mut sink, next).await {
+            () = inbound.ready() => {}
+        }
+        let Batch {
+            messages,
+            ephemeral,
+        } = inbound.take();
+        if !messages.is_empty() {
+            // Sampled per batch: how far behind this client is.
+            ::metrics::histogram!(metrics::SEND_QUEUE_DEPTH).record(messages.len() as f64);
+        }
+        if !send(&mut sink, messages.into_iter().chain(ephemeral)).await {
             closer.close(close::RESUME_LATER, "client not reading: resume later");
             break;
         }
     }
     let (code, reason) = closer.reason();
     if code != close::RESUME_LATER {
-        while let Ok(text) = inbound.messages.try_recv() {
-            if !send(&mut sink, text).await {
-                break;
-            }
-        }
+        let _ = send(&mut sink, inbound.take_messages().into_iter()).await;
     }
     let frame = CloseFrame {
         code,
@@ -95,10 +91,23 @@ pub async fn write_loop(
     let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.close()).await;
 }
 
-async fn send(sink: &mut SplitSink<WebSocket, Message>, text: String) -> bool {
-    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(text.into()))).await {
+/// Feeds `frames` and flushes once; false when the client does not read.
+async fn send(
+    sink: &mut SplitSink<WebSocket, Message>,
+    frames: impl Iterator<Item = Frame>,
+) -> bool {
+    let mut count = 0u64;
+    let write = async {
+        for frame in frames {
+            sink.feed(Message::Text(frame)).await?;
+            count += 1;
+        }
+        sink.flush().await
+    };
+    let written = tokio::time::timeout(WRITE_TIMEOUT, write).await;
+    match written {
         Ok(Ok(())) => {
-            ::metrics::counter!(metrics::FRAMES_OUT).increment(1);
+            ::metrics::counter!(metrics::FRAMES_OUT).increment(count);
             true
         }
         _ => false,

@@ -12,7 +12,7 @@ pub use frames::{
     AckFrame, ClientFrame, DeleteFrame, EditFrame, HelloFrame, MessageBody, ReactFrame, SendFrame,
 };
 pub use live::{DeviceStatus, ReadFrame, ReceiptUpdate, TypingFrame, WatchFrame};
-pub use server::{ErrorCode, ServerFrame, Welcome};
+pub use server::{ErrorCode, MessageFrame, ServerFrame, Welcome};
 
 /// The subprotocol a client offers in `Sec-WebSocket-Protocol`; the server
 /// selects it. A second entry `access_token.<jwt>` may carry the token.

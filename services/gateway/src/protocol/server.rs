@@ -22,6 +22,15 @@ pub struct Welcome {
     pub max_frame_bytes: usize,
 }
 
+/// A `message` frame borrowing its message, so one encoding serves every
+/// recipient; the same JSON as [`ServerFrame::Message`].
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename = "message")]
+pub struct MessageFrame<'a> {
+    /// The message, as stored.
+    pub message: &'a serde_json::Value,
+}
+
 /// Typed error codes of `error` frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -167,4 +176,17 @@ pub enum ServerFrame {
         /// Treat as stopped after this long without a repeat.
         ttl_ms: u64,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_borrowed_message_frame_encodes_like_the_owned_one() {
+        let message = serde_json::json!({"conversation_id": "g_1", "seq": 3, "text": "hi"});
+        let borrowed = serde_json::to_string(&MessageFrame { message: &message }).unwrap();
+        let owned = serde_json::to_string(&ServerFrame::Message { message }).unwrap();
+        assert_eq!(borrowed, owned);
+    }
 }

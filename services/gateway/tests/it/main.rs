@@ -8,6 +8,7 @@
 mod app;
 mod fakes;
 mod fanout;
+mod lean;
 mod live;
 mod suite;
 

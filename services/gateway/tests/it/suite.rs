@@ -196,6 +196,42 @@ macro_rules! gateway_suite {
         }
 
         #[tokio::test]
+        async fn a_users_revocation_cutoff_closes_older_sessions_in_the_nodes_sweep() {
+            let config = chatflow_gateway::Config { revalidate_secs: 1, ..test_config() };
+            let gw = TestGateway::spawn_with($kind, config).await;
+            let claims = gw.issuer.claims(ALICE, vec!["user".into()]);
+            let (mut alice, _) = Client::hello(&gw.ws_url, &gw.issuer.sign(&claims), json!({})).await;
+            let (mut bob, _) = Client::hello(&gw.ws_url, &gw.token(BOB), json!({})).await;
+            let cutoff = claims.iat.to_string();
+            gw.cache.set(&chatflow_authn::claims::revoked_before_key(ALICE), cutoff.as_bytes(), None).await.unwrap();
+            assert_eq!(alice.closed().await.0, 4003);
+            bob.send(json!({"type": "ping", "id": "p1"})).await;
+            assert_eq!(bob.recv_type("pong").await["id"], "p1", "another user's session stays");
+            gw.shutdown().await;
+        }
+
+        #[tokio::test]
+        async fn frames_far_larger_than_the_read_buffer_are_read_whole_and_oversized_ones_end_only_their_connection() {
+            let gw = TestGateway::spawn($kind).await;
+            let (mut alice, _) = Client::hello(&gw.ws_url, &gw.token(ALICE), json!({})).await;
+            let (mut bob, _) = Client::hello(&gw.ws_url, &gw.token(BOB), json!({})).await;
+            // 40 KiB of text: forty times the read buffer, within max_frame_bytes.
+            let text = "y".repeat(40 * 1024);
+            assert!(text.len() > 8 * chatflow_gateway::READ_BUFFER_BYTES);
+            alice.send(send("big", "m-big", &text)).await;
+            assert_eq!(alice.recv_type("ack").await["seq"], 1);
+            let message = bob.recv_type("message").await;
+            assert_eq!(message["message"]["text"].as_str().map(str::len), Some(text.len()));
+            // Past four times max_frame_bytes the WebSocket layer refuses the
+            // frame itself, without buffering it.
+            alice.send_text("z".repeat(300 * 1024)).await;
+            alice.closed().await;
+            bob.send(json!({"type": "ping", "id": "p1"})).await;
+            assert_eq!(bob.recv_type("pong").await["id"], "p1");
+            gw.shutdown().await;
+        }
+
+        #[tokio::test]
         async fn drain_sends_a_jittered_reconnect_hint_then_closes() {
             let gw = TestGateway::spawn($kind).await;
             let (mut alice, _) = Client::hello(&gw.ws_url, &gw.token(ALICE), json!({})).await;

@@ -8,60 +8,33 @@ use tokio::time::Instant;
 
 use super::Session;
 use crate::delivery::Positions;
-use crate::ports::{Caller, DeviceSession, PortError};
+use crate::ports::PortError;
 use crate::protocol::{
     AckFrame, DeviceStatus, ErrorCode, ReadFrame, ServerFrame, TypingFrame, WatchFrame,
 };
+use crate::queue::Frame;
 use crate::typing::TypingAction;
 
-use super::super::{Shared, push, push_error};
+use super::super::{push, push_error};
 
-/// What a session keeps for its live extras.
+/// What a session keeps for its live extras (presence and its away clock
+/// live on the connection, [`crate::connection::Conn`]).
 pub struct LiveState {
-    /// What the delivery task has delivered: acks and reads are checked against it.
+    /// What the delivery delivered: acks and reads are checked against it.
     positions: Positions,
-    /// This device's presence; dropping it reports the device offline.
-    device: Box<dyn DeviceSession>,
     /// Typing deadlines.
     typing: crate::typing::TypingClock,
     /// The current presence watch: its forwarding task and subscription.
     watch: Option<(JoinHandle<()>, Box<dyn Send + Sync>)>,
-    /// Whether the device shows as away (said so, or idle too long).
-    away: bool,
-    /// When the device counts as idle without further activity.
-    idle_at: Instant,
-    /// How long without activity makes a device away.
-    away_after: std::time::Duration,
 }
 
 impl LiveState {
-    /// The live state of a new session: its device is online.
-    pub fn new(caller: &Caller, shared: &Shared, positions: Positions) -> Self {
+    /// The live state of a new session.
+    pub fn new(positions: Positions) -> Self {
         Self {
             positions,
-            device: shared.presence.connect(caller),
             typing: crate::typing::TypingClock::default(),
             watch: None,
-            away: false,
-            idle_at: Instant::now() + away_after(shared),
-            away_after: away_after(shared),
-        }
-    }
-
-    /// When the device becomes away by itself, unless it is already.
-    pub fn idle_deadline(&self) -> Option<Instant> {
-        (!self.away).then_some(self.idle_at)
-    }
-
-    /// Nothing happened for `away_after`: the device shows as away.
-    pub fn went_idle(&mut self) {
-        self.set_away(true);
-    }
-
-    fn set_away(&mut self, away: bool) {
-        if self.away != away {
-            self.away = away;
-            self.device.set_away(away);
         }
     }
 
@@ -69,17 +42,6 @@ impl LiveState {
     pub fn typing_deadline(&self) -> Option<Instant> {
         self.typing.next_deadline()
     }
-
-    /// The user did something: the device is in use (online) again.
-    pub fn touch(&mut self) {
-        self.idle_at = Instant::now() + self.away_after;
-        self.set_away(false);
-        self.device.touch();
-    }
-}
-
-fn away_after(shared: &Shared) -> std::time::Duration {
-    std::time::Duration::from_secs(shared.config.away_after_secs.max(1))
 }
 
 impl Session {
@@ -93,7 +55,7 @@ impl Session {
         if seq > 0 {
             self.shared
                 .acks
-                .ack(&self.caller, &ack.conversation_id, seq);
+                .ack(self.caller(), &ack.conversation_id, seq);
         }
     }
 
@@ -101,7 +63,7 @@ impl Session {
     /// unread count left. A `seq` beyond what this connection delivered is
     /// checked against the store: marking unsent messages read is refused.
     pub(super) async fn on_read(&mut self, read: ReadFrame) {
-        self.live.touch();
+        self.conn.touch();
         let delivered = self.live.positions.get(&read.conversation_id);
         if delivered.is_none_or(|d| read.seq > d)
             && let Err(err) = self.check_exists(&read.conversation_id, read.seq).await
@@ -111,11 +73,11 @@ impl Session {
         match self
             .shared
             .receipts
-            .mark_read(&self.caller, &read.conversation_id, read.seq)
+            .mark_read(self.caller(), &read.conversation_id, read.seq)
             .await
         {
             Ok(marked) => push(
-                &self.out,
+                self.out(),
                 &ServerFrame::Marked {
                     id: read.id,
                     conversation_id: read.conversation_id,
@@ -132,7 +94,7 @@ impl Session {
         let page = self
             .shared
             .port
-            .history(&self.caller, conversation, seq - 1, 1)
+            .history(self.caller(), conversation, seq - 1, 1)
             .await?;
         if page.first().is_some_and(|m| m.seq >= seq) {
             Ok(())
@@ -153,7 +115,7 @@ impl Session {
         let mut users = watch.user_ids;
         if let Some(conversation) = &watch.conversation_id {
             match self.shared.members.members(conversation).await {
-                Ok(members) if members.contains(&self.caller.user_id) => users.extend(members),
+                Ok(members) if members.contains(&self.caller().user_id) => users.extend(members),
                 Ok(_) => {
                     let err = PortError::fatal(
                         ErrorCode::Forbidden,
@@ -166,7 +128,7 @@ impl Session {
         }
         users.sort();
         users.dedup();
-        users.retain(|u| *u != self.caller.user_id);
+        users.retain(|u| *u != self.caller().user_id);
         if users.len() > crate::protocol::MAX_WATCH_USERS {
             let err = PortError::fatal(
                 ErrorCode::InvalidFrame,
@@ -180,24 +142,24 @@ impl Session {
         let subscription = match self
             .shared
             .presence
-            .watch(&self.caller.user_id, users)
+            .watch(&self.caller().user_id, users)
             .await
         {
             Ok(subscription) => subscription,
             Err(err) => return self.answer_error(&watch.id, err),
         };
         push(
-            &self.out,
+            self.out(),
             &ServerFrame::Watching {
                 id: watch.id,
                 users: subscription.initial,
             },
         );
-        let (mut updates, out) = (subscription.updates, self.out.clone());
+        let (mut updates, out) = (subscription.updates, self.out().clone());
         let task = tokio::spawn(async move {
             while let Some(view) = updates.recv().await {
                 if let Ok(text) = serde_json::to_string(&ServerFrame::Presence(view)) {
-                    out.push_ephemeral(text);
+                    out.push_ephemeral(Frame::from(text));
                 }
             }
         });
@@ -207,15 +169,15 @@ impl Session {
     /// `presence`: this device is in use, or idle / in the background.
     pub(super) fn on_presence(&mut self, status: DeviceStatus) {
         match status {
-            DeviceStatus::Online => self.live.touch(),
-            DeviceStatus::Away => self.live.set_away(true),
+            DeviceStatus::Online => self.conn.touch(),
+            DeviceStatus::Away => self.conn.set_away(),
         }
     }
 
     /// `typing`: relayed in the background (never delaying this reader)
     /// unless it is a repeat the others already know of.
     pub(super) fn on_typing(&mut self, typing: &TypingFrame) {
-        self.live.touch();
+        self.conn.touch();
         let ttl = self.shared.typing.ttl();
         match self
             .live
@@ -225,7 +187,7 @@ impl Session {
             TypingAction::Relay => self.relay_typing(typing.conversation_id.clone(), typing.active),
             TypingAction::Absorb => {}
             TypingAction::TooMany => push_error(
-                &self.out,
+                self.out(),
                 None,
                 ErrorCode::RateLimited,
                 "typing in too many conversations at once",
@@ -253,8 +215,8 @@ impl Session {
     fn relay_typing(&self, conversation: String, active: bool) {
         let (relay, caller, out) = (
             self.shared.typing.clone(),
-            self.caller.clone(),
-            self.out.clone(),
+            self.caller().clone(),
+            self.out().clone(),
         );
         tokio::spawn(async move {
             if let Err(err) = relay.relay(&caller, &conversation, active).await {
