@@ -26,6 +26,24 @@ pub trait EventBus: Send + Sync + 'static {
     /// records with the same key keep their order.
     async fn publish(&self, record: OutgoingRecord) -> Result<(u32, u64), BusError>;
 
+    /// Publishes records in the given order without waiting for each one's
+    /// acknowledgement before sending the next (one round of durability for
+    /// the lot); returns each record's outcome, in order.
+    ///
+    /// Records with the same key keep their order. After a failure, later
+    /// records may still have been stored: a caller that retries resends
+    /// them, and consumers drop the duplicates by envelope id.
+    async fn publish_batch(
+        &self,
+        records: Vec<OutgoingRecord>,
+    ) -> Vec<Result<(u32, u64), BusError>> {
+        let mut outcomes = Vec::with_capacity(records.len());
+        for record in records {
+            outcomes.push(self.publish(record).await);
+        }
+        outcomes
+    }
+
     /// Joins consumer group `group` on `topics`; starts from the committed offset, or the earliest if none.
     async fn subscribe(
         &self,

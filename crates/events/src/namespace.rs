@@ -61,6 +61,36 @@ impl EventBus for Namespaced {
         self.inner.publish(record).await
     }
 
+    async fn publish_batch(
+        &self,
+        records: Vec<OutgoingRecord>,
+    ) -> Vec<Result<(u32, u64), BusError>> {
+        // Records whose topic cannot be prefixed fail in place; the rest go
+        // down as one batch and their outcomes are put back in order.
+        let mut refused = Vec::with_capacity(records.len());
+        let mut valid = Vec::with_capacity(records.len());
+        for mut record in records {
+            match self.full(&record.topic) {
+                Ok(full) => {
+                    record.topic = full;
+                    valid.push(record);
+                    refused.push(None);
+                }
+                Err(err) => refused.push(Some(err)),
+            }
+        }
+        let mut published = self.inner.publish_batch(valid).await.into_iter();
+        refused
+            .into_iter()
+            .map(|refusal| match refusal {
+                Some(err) => Err(err),
+                None => published.next().unwrap_or_else(|| {
+                    Err(BusError::Internal("a batch outcome went missing".into()))
+                }),
+            })
+            .collect()
+    }
+
     async fn subscribe(
         &self,
         group: &str,

@@ -164,13 +164,21 @@ impl Outbox {
         .bind(batch_size)
         .fetch_all(&mut *tx)
         .await?;
-        let mut published = Vec::with_capacity(rows.len());
-        let mut failure = None;
-        for row in rows {
+        let mut ids = Vec::with_capacity(rows.len());
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
             let id: i64 = row.try_get("id")?;
-            let record = decode_row(id, &row)?;
-            let topic = record.topic.clone();
-            match bus.publish(record).await {
+            records.push(decode_row(id, row)?);
+            ids.push(id);
+        }
+        // One batch shares the bus's commits; only the prefix up to the first
+        // failure counts as published, so the retry resends in order.
+        let topics: Vec<String> = records.iter().map(|r| r.topic.clone()).collect();
+        let outcomes = bus.publish_batch(records).await;
+        let mut published = Vec::with_capacity(ids.len());
+        let mut failure = None;
+        for ((id, topic), outcome) in ids.into_iter().zip(topics).zip(outcomes) {
+            match outcome {
                 Ok(_) => {
                     metrics::counter!(m::PUBLISHED, "topic" => topic).increment(1);
                     published.push(id);

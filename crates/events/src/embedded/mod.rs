@@ -140,6 +140,52 @@ impl Shared {
     }
 }
 
+/// A reply still to come from the writer.
+type Reply<T> = oneshot::Receiver<Result<T, BusError>>;
+
+impl Shared {
+    /// Queues one append without waiting for it to be stored.
+    async fn enqueue_append(
+        &self,
+        record: OutgoingRecord,
+        deadline: tokio::time::Instant,
+    ) -> Result<(u32, Reply<u64>), BusError> {
+        crate::validate_topic(&record.topic)?;
+        let partitions = self.partitions_of(&record.topic)?;
+        let partition = partition_for_key(&record.key, partitions);
+        let (reply, outcome) = oneshot::channel();
+        let op = WriteOp::Append {
+            tp: (record.topic, partition),
+            key: record.key,
+            payload: record.payload,
+            headers: record.headers,
+            reply,
+        };
+        match tokio::time::timeout_at(deadline, self.writer.send(op)).await {
+            Ok(Ok(())) => Ok((partition, outcome)),
+            Ok(Err(_)) => Err(BusError::Unavailable(
+                "embedded bus is shutting down".into(),
+            )),
+            Err(_) => Err(BusError::Unavailable("embedded log write timed out".into())),
+        }
+    }
+
+    /// Waits for a queued write's outcome until `deadline`.
+    async fn await_reply<T>(
+        &self,
+        reply: Reply<T>,
+        deadline: tokio::time::Instant,
+    ) -> Result<T, BusError> {
+        match tokio::time::timeout_at(deadline, reply).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(BusError::Unavailable(
+                "embedded bus is shutting down".into(),
+            )),
+            Err(_) => Err(BusError::Unavailable("embedded log write timed out".into())),
+        }
+    }
+}
+
 #[async_trait]
 impl EventBus for EmbeddedBus {
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError> {
@@ -176,6 +222,31 @@ impl EventBus for EmbeddedBus {
             })
             .await?;
         Ok((partition, offset))
+    }
+
+    async fn publish_batch(
+        &self,
+        records: Vec<OutgoingRecord>,
+    ) -> Vec<Result<(u32, u64), BusError>> {
+        // Queue every record first, in order (the writer answers in queue
+        // order and folds them into as few commits as it can), then wait.
+        let deadline = tokio::time::Instant::now() + self.shared.request_timeout;
+        let mut pending = Vec::with_capacity(records.len());
+        for record in records {
+            pending.push(self.shared.enqueue_append(record, deadline).await);
+        }
+        let mut outcomes = Vec::with_capacity(pending.len());
+        for queued in pending {
+            outcomes.push(match queued {
+                Ok((partition, reply)) => self
+                    .shared
+                    .await_reply(reply, deadline)
+                    .await
+                    .map(|offset| (partition, offset)),
+                Err(err) => Err(err),
+            });
+        }
+        outcomes
     }
 
     async fn subscribe(

@@ -84,6 +84,30 @@ impl KafkaBus {
     }
 }
 
+/// The rdkafka record for `record`, borrowing its key and payload.
+fn future_record(record: &OutgoingRecord) -> FutureRecord<'_, [u8], [u8]> {
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+    for (key, value) in &record.headers {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_slice()),
+        });
+    }
+    FutureRecord::to(&record.topic)
+        .key(record.key.as_slice())
+        .payload(record.payload.as_ref())
+        .headers(headers)
+}
+
+/// Checks the partition and offset a broker acknowledged.
+fn position(partition: i32, offset: i64) -> Result<(u32, u64), BusError> {
+    let partition = u32::try_from(partition)
+        .map_err(|_| BusError::Internal("broker returned a negative partition".into()))?;
+    let offset = u64::try_from(offset)
+        .map_err(|_| BusError::Internal("broker returned a negative offset".into()))?;
+    Ok((partition, offset))
+}
+
 #[async_trait]
 impl EventBus for KafkaBus {
     async fn ensure_topic(&self, topic: &str, partitions: u32) -> Result<(), BusError> {
@@ -117,17 +141,7 @@ impl EventBus for KafkaBus {
     }
 
     async fn publish(&self, record: OutgoingRecord) -> Result<(u32, u64), BusError> {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for (key, value) in &record.headers {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value.as_slice()),
-            });
-        }
-        let future_record = FutureRecord::to(&record.topic)
-            .key(record.key.as_slice())
-            .payload(record.payload.as_ref())
-            .headers(headers);
+        let future_record = future_record(&record);
         let delivered = self
             .bounded("publish", async {
                 self.producer
@@ -136,11 +150,45 @@ impl EventBus for KafkaBus {
                     .map_err(|(e, _)| map_err("publish", e))
             })
             .await?;
-        let partition = u32::try_from(delivered.partition)
-            .map_err(|_| BusError::Internal("broker returned a negative partition".into()))?;
-        let offset = u64::try_from(delivered.offset)
-            .map_err(|_| BusError::Internal("broker returned a negative offset".into()))?;
-        Ok((partition, offset))
+        position(delivered.partition, delivered.offset)
+    }
+
+    async fn publish_batch(
+        &self,
+        records: Vec<OutgoingRecord>,
+    ) -> Vec<Result<(u32, u64), BusError>> {
+        // Hand every record to librdkafka first, in order (the idempotent
+        // producer keeps per-partition order), so they share produce
+        // requests; then collect the acknowledgements.
+        let mut queued = Vec::with_capacity(records.len());
+        for record in &records {
+            queued.push(match self.producer.send_result(future_record(record)) {
+                Ok(delivery) => Ok(delivery),
+                // Full local queue: this one waits for room the slow way.
+                Err((err, _)) => Err(err),
+            });
+        }
+        let mut outcomes = Vec::with_capacity(records.len());
+        for (record, queued) in records.into_iter().zip(queued) {
+            outcomes.push(match queued {
+                Ok(delivery) => {
+                    let acked = self
+                        .bounded("publish", async {
+                            match delivery.await {
+                                Ok(Ok(delivered)) => Ok(delivered),
+                                Ok(Err((e, _))) => Err(map_err("publish", e)),
+                                Err(_) => Err(BusError::Unavailable(
+                                    "kafka producer closed during publish".into(),
+                                )),
+                            }
+                        })
+                        .await;
+                    acked.and_then(|d| position(d.partition, d.offset))
+                }
+                Err(_) => self.publish(record).await,
+            });
+        }
+        outcomes
     }
 
     async fn subscribe(

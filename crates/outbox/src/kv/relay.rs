@@ -173,19 +173,29 @@ impl<R: KvRecord> ShardRelay<R> {
             let mut published = Vec::with_capacity(entries.len());
             let mut oldest_ms = None;
             let mut failure = None;
+            let mut sending = Vec::with_capacity(entries.len());
+            let mut records = Vec::with_capacity(entries.len());
             for entry in entries {
-                let record = match entry.record.to_outgoing() {
-                    Ok(record) => record,
+                match entry.record.to_outgoing() {
+                    Ok(record) => {
+                        records.push(record);
+                        sending.push(entry);
+                    }
                     Err(err) => {
                         // Written by the service itself, so never expected; it
                         // would block the shard forever, so it is logged and dropped.
                         tracing::error!(shard, sk = %entry.sk, error = %err, "dropping an unreadable outbox event");
                         published.push(entry.sk);
-                        continue;
                     }
-                };
-                let topic = record.topic.clone();
-                match relay.bus.publish(record).await {
+                }
+            }
+            // One batch: the page shares the bus's commits instead of waiting
+            // for one acknowledgement per event. Only the prefix up to the
+            // first failure counts as published, so a retry resends in order.
+            let topics: Vec<String> = records.iter().map(|r| r.topic.clone()).collect();
+            let outcomes = relay.bus.publish_batch(records).await;
+            for ((entry, topic), outcome) in sending.into_iter().zip(topics).zip(outcomes) {
+                match outcome {
                     Ok(_) => {
                         metrics::counter!(relay.names.published, "topic" => topic).increment(1);
                         oldest_ms.get_or_insert(entry.record.created_ms());

@@ -29,6 +29,37 @@ pub async fn round_trip_keeps_key_payload_and_headers(env: &Env) {
     sub.close().await.unwrap();
 }
 
+pub async fn a_batch_keeps_its_order_and_fails_in_place(env: &Env) {
+    const BATCH: usize = 300;
+    let bus = env.bus().await;
+    bus.ensure_topic("batched", 2).await.unwrap();
+    let mut records: Vec<OutgoingRecord> = (0..BATCH)
+        .map(|i| record("batched", "conv-9", &format!("m{i}")))
+        .collect();
+    // A record for a topic that cannot exist fails alone, in its place.
+    records.insert(BATCH / 2, record("Not A Topic!", "conv-9", "bad"));
+    let outcomes = bus.publish_batch(records).await;
+    assert_eq!(outcomes.len(), BATCH + 1);
+    assert!(outcomes[BATCH / 2].is_err(), "{:?}", outcomes[BATCH / 2]);
+    let stored: Vec<(u32, u64)> = outcomes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != BATCH / 2)
+        .map(|(_, outcome)| outcome.unwrap())
+        .collect();
+    let partition = partition_for_key(b"conv-9", 2);
+    assert!(stored.iter().all(|(p, _)| *p == partition));
+    assert!(
+        stored.windows(2).all(|w| w[1].1 == w[0].1 + 1),
+        "offsets are consecutive in batch order"
+    );
+    let mut sub = bus.subscribe("g", &["batched".into()]).await.unwrap();
+    for i in 0..BATCH {
+        assert_eq!(text(&env.next(&mut sub).await), format!("m{i}"));
+    }
+    sub.close().await.unwrap();
+}
+
 pub async fn per_key_order_is_kept(env: &Env) {
     const PER_KEY: usize = 200;
     let bus = env.bus().await;

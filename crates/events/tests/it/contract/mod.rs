@@ -11,6 +11,7 @@ macro_rules! bus_contract_suite {
         bus_contract_suite!(@cases $env;
             cases::round_trip_keeps_key_payload_and_headers,
             cases::per_key_order_is_kept,
+            cases::a_batch_keeps_its_order_and_fails_in_place,
             cases::committed_offsets_resume_after_close,
             cases::group_members_split_partitions_exactly_once,
             cases::killed_consumer_redelivers_only_uncommitted,

@@ -91,8 +91,13 @@ async fn events_wait_out_a_bus_outage_and_go_out_once_it_ends() {
 async fn one_instance_relays_a_shard_and_gives_it_up_at_shutdown() {
     let world = World::new().await;
     let stop_one = CancellationToken::new();
-    let one = tokio::spawn(world.relay("one").run(stop_one.clone()));
+    let one = world.relay("one");
+    let wake_one = one.wake();
+    let one = tokio::spawn(one.run(stop_one.clone()));
+    // The relay may have made its first pass before this commit: wake it,
+    // as a writer does after every commit.
     world.commit("k", 0).await;
+    wake_one.wake("k");
     world.drained().await;
     let shard = (LAYOUT.shard_of)("k");
     let lease = format!("{}{shard}", NAMES.lease_key_prefix);
