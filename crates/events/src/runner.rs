@@ -3,9 +3,18 @@
 //! A record is committed only once it is finished: handled, or safely copied
 //! to `<topic>.dlq`. Anything else (a crash, a shutdown during a retry wait)
 //! leaves it uncommitted, so it comes back: at-least-once, never lost.
+//!
+//! Commits are deferred and coalesced ([`Pending`]): the furthest finished
+//! record per partition is committed every [`COMMIT_EVERY`] records, after
+//! [`COMMIT_INTERVAL`], and at shutdown, instead of one durable write per
+//! record that the consumer would wait on before taking the next one. A crash
+//! redelivers at most what finished since the last commit, which idempotent
+//! handlers absorb.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use chatflow_errors::HasKind;
@@ -21,6 +30,12 @@ use crate::{BusError, Delivery, EventBusRef, OutgoingRecord, Subscription, dead_
 
 /// Partitions of a dead-letter topic the runner creates (low volume, one is plenty).
 const DEAD_LETTER_PARTITIONS: u32 = 1;
+
+/// Finished records after which their offsets are committed.
+const COMMIT_EVERY: usize = 256;
+
+/// Longest a finished record stays uncommitted while the consumer is busy or idle.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Business logic for one record. Must be idempotent: records can come twice.
 #[async_trait]
@@ -96,7 +111,9 @@ pub async fn run_consumer<H: Handler>(
         shutdown,
         dead_letter_topics: HashSet::new(),
     };
-    let result = runner.run(sub.as_mut()).await;
+    let mut pending = Pending::default();
+    let result = runner.run(sub.as_mut(), &mut pending).await;
+    pending.flush(sub.as_mut()).await;
     let closed = sub.close().await;
     result.and(closed)
 }
@@ -119,12 +136,22 @@ struct Runner<H> {
 }
 
 impl<H: Handler> Runner<H> {
-    async fn run(&mut self, sub: &mut dyn Subscription) -> Result<(), BusError> {
+    async fn run(
+        &mut self,
+        sub: &mut dyn Subscription,
+        pending: &mut Pending,
+    ) -> Result<(), BusError> {
         let mut failures = 0;
         loop {
+            let due = pending.due();
             let next = tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Ok(()),
+                () = tokio::time::sleep_until(due.unwrap_or_else(far_future)), if due.is_some() => {
+                    pending.flush(sub).await;
+                    continue;
+                }
+                // Cancel-safe: a record is never lost by losing this race.
                 next = sub.next() => next,
             };
             let delivery = match next {
@@ -149,7 +176,11 @@ impl<H: Handler> Runner<H> {
             // Err only means no OpenTelemetry layer is installed: nothing to link.
             let _ = span.set_parent(crate::extract_trace_context(&delivery.headers));
             match self.process(&delivery).instrument(span).await? {
-                Outcome::Finished => commit(sub, &delivery).await,
+                Outcome::Finished => {
+                    if pending.finished(delivery) >= COMMIT_EVERY {
+                        pending.flush(sub).await;
+                    }
+                }
                 Outcome::Interrupted => return Ok(()),
             }
         }
@@ -259,12 +290,47 @@ impl<H: Handler> Runner<H> {
     }
 }
 
-/// Commits a finished record; a failure only means it will be delivered again.
-async fn commit(sub: &mut dyn Subscription, delivery: &Delivery) {
-    if let Err(err) = sub.commit(delivery).await {
-        metrics::counter!(COMMIT_FAILURES, LABEL_TOPIC => delivery.topic.clone()).increment(1);
-        tracing::warn!(error = %err, "offset commit failed; the record will be redelivered");
+/// Finished records not committed yet: the furthest one per partition.
+#[derive(Default)]
+struct Pending {
+    latest: HashMap<(String, u32), Delivery>,
+    count: usize,
+    since: Option<Instant>,
+}
+
+impl Pending {
+    /// Notes a finished record; returns how many are waiting for a commit.
+    fn finished(&mut self, delivery: Delivery) -> usize {
+        self.since.get_or_insert_with(Instant::now);
+        self.count += 1;
+        self.latest
+            .insert((delivery.topic.clone(), delivery.partition), delivery);
+        self.count
     }
+
+    /// When the waiting records must be committed, if any wait.
+    fn due(&self) -> Option<Instant> {
+        self.since.map(|since| since + COMMIT_INTERVAL)
+    }
+
+    /// Commits the furthest finished record of every partition; a failure
+    /// only means those records will be delivered again.
+    async fn flush(&mut self, sub: &mut dyn Subscription) {
+        for (_, delivery) in self.latest.drain() {
+            if let Err(err) = sub.commit(&delivery).await {
+                metrics::counter!(COMMIT_FAILURES, LABEL_TOPIC => delivery.topic.clone())
+                    .increment(1);
+                tracing::warn!(error = %err, "offset commit failed; the records will be redelivered");
+            }
+        }
+        self.count = 0;
+        self.since = None;
+    }
+}
+
+/// A deadline that never comes (the branch using it is disabled anyway).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
 }
 
 #[cfg(test)]
