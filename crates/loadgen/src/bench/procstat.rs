@@ -116,9 +116,18 @@ pub fn sample(roots: &[u32]) -> Sample {
     total
 }
 
-/// This process's own CPU-seconds and RSS.
+/// This process's own CPU-seconds and RSS, without its children (the
+/// servers the generator started are its children).
 pub fn own() -> Sample {
-    sample(&[std::process::id()])
+    let pid = std::process::id();
+    let stat = read(pid, "stat").as_deref().and_then(parse_stat);
+    Sample {
+        cpu_seconds: stat.map_or(0.0, |s| s.ticks as f64 / TICKS_PER_SECOND),
+        rss_bytes: read(pid, "statm")
+            .as_deref()
+            .and_then(parse_statm_rss)
+            .unwrap_or(0),
+    }
 }
 
 fn read(pid: u32, file: &str) -> Option<String> {
