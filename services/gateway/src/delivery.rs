@@ -236,6 +236,25 @@ impl Delivery {
         self.deliver_frame(conversation, delivery.seq, delivery.frame.clone())
     }
 
+    /// Delivers a live message without waiting, if no gap is in the way.
+    fn in_order(&mut self, message: &LiveMessage) -> InOrder {
+        match self.positions.get(&message.conversation_id) {
+            Some(last) if message.seq <= last => {
+                metrics::duplicate_dropped();
+                InOrder::Done
+            }
+            Some(last) if message.seq > last + 1 => InOrder::Gap,
+            _ => match self.deliver_frame(
+                &message.conversation_id,
+                message.seq,
+                message.frame.clone(),
+            ) {
+                Ok(()) => InOrder::Done,
+                Err(Stop::Outbound) => InOrder::Stopped,
+            },
+        }
+    }
+
     async fn resync(&mut self) -> Result<(), Stop> {
         let followed = self.positions.followed();
         for conversation in followed {
@@ -320,6 +339,16 @@ impl Delivery {
     }
 }
 
+/// What became of a live message offered while the delivery was idle.
+enum InOrder {
+    /// Queued for the writer (or dropped as a duplicate).
+    Done,
+    /// The connection is closing.
+    Stopped,
+    /// Something is missing before it: the worker reads the store first.
+    Gap,
+}
+
 /// One piece of work for a connection's delivery.
 enum Work {
     Resume(ResumeCommand),
@@ -365,8 +394,25 @@ impl Inbox {
     }
 
     /// Queues a live event; false when the connection is too far behind.
+    /// A message that is next in its conversation while nothing else waits
+    /// is queued for the writer at once, with no worker (the common case).
     pub fn offer(&self, live: Live) -> bool {
         let mut state = self.inner.state.lock();
+        if let Live::Message(message) = &live
+            && state.resumes.is_empty()
+            && state.live.is_empty()
+            && let Some(delivery) = state.idle.as_mut()
+        {
+            match delivery.in_order(message) {
+                InOrder::Done => return true,
+                InOrder::Stopped => {
+                    // Closing (too slow or gone): nothing more to deliver.
+                    state.idle = None;
+                    return true;
+                }
+                InOrder::Gap => {}
+            }
+        }
         if state.live.len() >= LIVE_BUFFER {
             return false;
         }

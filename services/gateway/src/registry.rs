@@ -73,6 +73,13 @@ pub enum NodeFrame {
     },
 }
 
+/// [`NodeFrame::Message`] borrowing its delivery (the same JSON).
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum MessageRef<'a> {
+    Message(&'a NodeDelivery),
+}
+
 /// The cache key of a user's set of nodes.
 pub fn user_key(user_id: &str) -> String {
     format!("gw:user:{user_id}")
@@ -136,12 +143,16 @@ impl Registry {
     /// Sends `delivery` to node `node_id` (at most once; see [`crate::hub`]
     /// for how a node recovers from a missed one).
     pub async fn deliver(&self, node_id: &str, delivery: &NodeDelivery) -> Result<(), CacheError> {
-        self.send(node_id, &NodeFrame::Message(delivery.clone()))
-            .await
+        // Encoded from a borrow: the message is not copied per node.
+        self.publish(node_id, &MessageRef::Message(delivery)).await
     }
 
     /// Sends any frame to node `node_id` (at most once).
     pub async fn send(&self, node_id: &str, frame: &NodeFrame) -> Result<(), CacheError> {
+        self.publish(node_id, frame).await
+    }
+
+    async fn publish<T: Serialize>(&self, node_id: &str, frame: &T) -> Result<(), CacheError> {
         let payload = serde_json::to_vec(frame)
             .map_err(|e| CacheError::Internal(format!("cannot encode delivery: {e}")))?;
         self.cache.publish(&node_channel(node_id), &payload).await
@@ -174,4 +185,22 @@ pub struct Located {
     pub by_node: BTreeMap<String, Vec<String>>,
     /// Users with no connection on any node.
     pub offline: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_borrowed_message_frame_decodes_as_the_owned_one() {
+        let delivery = NodeDelivery {
+            conversation_id: "g_1".into(),
+            seq: 4,
+            recipients: vec!["u1".into()],
+            message: serde_json::json!({"seq": 4, "text": "hi"}),
+        };
+        let encoded = serde_json::to_vec(&MessageRef::Message(&delivery)).unwrap();
+        let decoded: NodeFrame = serde_json::from_slice(&encoded).unwrap();
+        assert_eq!(decoded, NodeFrame::Message(delivery));
+    }
 }
