@@ -20,6 +20,7 @@ macro_rules! bus_contract_suite {
             cases::ensure_topic_is_idempotent_and_ping_works,
             runner_cases::failures_are_dead_lettered_and_committed,
             runner_cases::transient_failure_is_retried_then_succeeds,
+            runner_cases::a_held_partition_does_not_hold_back_the_others,
         );
     };
     (@cases $env:expr; $($module:ident :: $case:ident),+ $(,)?) => {

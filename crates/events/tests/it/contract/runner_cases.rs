@@ -167,3 +167,92 @@ pub async fn transient_failure_is_retried_then_succeeds(env: &Env) {
     // Nothing was dead-lettered: a marker is the first record of the DLQ.
     assert_all_committed(env, &bus, "dlq-reader", "flaky.dlq").await;
 }
+
+/// Holds records whose payload starts with `hold` until released; reports
+/// every record it finishes.
+struct HoldingHandler {
+    release: tokio::sync::Semaphore,
+    done: mpsc::UnboundedSender<String>,
+}
+
+#[async_trait]
+impl Handler for HoldingHandler {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandlerError> {
+        let payload = text(delivery);
+        if payload.starts_with("hold") {
+            let permit = self.release.acquire().await.unwrap();
+            permit.forget();
+        }
+        let _ = self.done.send(payload);
+        Ok(())
+    }
+}
+
+pub async fn a_held_partition_does_not_hold_back_the_others(env: &Env) {
+    let bus = env.bus().await;
+    bus.ensure_topic("lanes", 8).await.unwrap();
+    // Two keys on different partitions.
+    let slow = "key-0";
+    let fast = (1..)
+        .map(|i| format!("key-{i}"))
+        .find(|k| {
+            chatflow_events::partition_for_key(k.as_bytes(), 8)
+                != chatflow_events::partition_for_key(slow.as_bytes(), 8)
+        })
+        .unwrap();
+    bus.publish(record("lanes", slow, "hold-1")).await.unwrap();
+    bus.publish(record("lanes", slow, "after-hold"))
+        .await
+        .unwrap();
+    for n in 0..5 {
+        bus.publish(record("lanes", &fast, &format!("fast-{n}")))
+            .await
+            .unwrap();
+    }
+    let (done, mut reports) = mpsc::unbounded_channel();
+    let handler = std::sync::Arc::new(HoldingHandler {
+        release: tokio::sync::Semaphore::new(0),
+        done,
+    });
+    let sub = bus
+        .subscribe("lanes-workers", &["lanes".to_owned()])
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let runner = tokio::spawn(run_consumer(
+        sub,
+        bus.clone(),
+        SharedHandler(handler.clone()),
+        quick_policy(),
+        shutdown.clone(),
+    ));
+    // The other partition's records all finish while the first one is held.
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        let next = tokio::time::timeout(env.patience, reports.recv()).await;
+        seen.push(next.expect("the free partition made progress").unwrap());
+    }
+    assert_eq!(
+        seen,
+        (0..5).map(|n| format!("fast-{n}")).collect::<Vec<_>>()
+    );
+    // Released, the held partition goes on in its own order.
+    handler.release.add_permits(1);
+    for expected in ["hold-1", "after-hold"] {
+        let next = tokio::time::timeout(env.patience, reports.recv()).await;
+        assert_eq!(next.unwrap().unwrap(), expected);
+    }
+    shutdown.cancel();
+    runner.await.unwrap().unwrap();
+    assert_all_committed(env, &bus, "lanes-workers", "lanes").await;
+}
+
+/// A handler shared with the test through an `Arc`.
+struct SharedHandler<H>(std::sync::Arc<H>);
+
+#[async_trait]
+impl<H: Handler> Handler for SharedHandler<H> {
+    async fn handle(&self, delivery: &Delivery) -> Result<(), HandlerError> {
+        self.0.handle(delivery).await
+    }
+}
