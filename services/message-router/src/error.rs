@@ -27,6 +27,15 @@ pub enum RouterError {
         /// The full lane.
         lane: &'static str,
     },
+    /// The write waited longer than the router allows before it could start
+    /// (the store or the bus is falling behind); nothing was stored, retry later.
+    #[error("router backlogged: the write waited {waited_ms} ms in the {lane} lane, retry later")]
+    Backlogged {
+        /// The lane it waited in.
+        lane: &'static str,
+        /// How long it waited.
+        waited_ms: u64,
+    },
     /// Other writers kept winning the race for the next seq; retry later.
     #[error("conversation {conversation_id} is busy ({attempts} attempts), retry later")]
     Contention {
@@ -87,6 +96,7 @@ impl RouterError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Overloaded { .. } => "overloaded",
+            Self::Backlogged { .. } => "backlogged",
             Self::Contention { .. } => "contention",
             Self::DependencyUnavailable { .. } => "dependency_unavailable",
             Self::ShuttingDown => "shutting_down",
@@ -106,10 +116,12 @@ impl HasKind for RouterError {
             Self::PermissionDenied(_) => ErrorKind::PermissionDenied,
             Self::NotFound(_) => ErrorKind::NotFound,
             Self::Conflict(_) => ErrorKind::Conflict,
-            Self::Overloaded { .. } => ErrorKind::ResourceExhausted,
-            Self::Contention { .. } | Self::DependencyUnavailable { .. } | Self::ShuttingDown => {
-                ErrorKind::Unavailable
-            }
+            // Overload is the server's state, not the caller's fault: unavailable.
+            Self::Overloaded { .. }
+            | Self::Backlogged { .. }
+            | Self::Contention { .. }
+            | Self::DependencyUnavailable { .. }
+            | Self::ShuttingDown => ErrorKind::Unavailable,
             // A lost condition never reaches callers as such: writes retry it.
             Self::Store(e) if e.kind() == ErrorKind::Conflict => ErrorKind::Unavailable,
             Self::Store(e) => e.kind(),

@@ -5,7 +5,7 @@
 //! worker always takes the oldest urgent job, else the oldest normal one,
 //! else the oldest bulk one, so under overload urgent work waits for at most
 //! the jobs already running, while bulk waits for everything ahead of it. A
-//! full lane refuses new work at once with a retriable `ResourceExhausted`
+//! full lane refuses new work at once with a retriable `Unavailable`
 //! instead of letting latency grow without bound.
 
 use std::collections::VecDeque;

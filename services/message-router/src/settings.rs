@@ -147,6 +147,10 @@ pub struct LaneConfig {
     pub bulk_member_threshold: usize,
     /// How long a conversation's member count is trusted for lane choice.
     pub member_count_ttl_secs: u64,
+    /// Longest a write may wait (for its conversation and for a worker)
+    /// before it is refused as `unavailable` with a retry hint, so overload
+    /// shows as a fast typed error instead of sends queueing for seconds.
+    pub max_wait_ms: u64,
 }
 
 impl Default for LaneConfig {
@@ -158,6 +162,7 @@ impl Default for LaneConfig {
             bulk_capacity: 4096,
             bulk_member_threshold: 256,
             member_count_ttl_secs: 30,
+            max_wait_ms: 2_000,
         }
     }
 }

@@ -12,7 +12,7 @@ mod read;
 mod write;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::lanes::Lanes;
 use crate::membership::{GuardedMembership, MemberAction, Membership};
@@ -155,14 +155,26 @@ impl Engine {
                 .await?;
         }
         let lane = self.lane_for(&op).await;
+        // Waiting is bounded: past the deadline the write is refused unstored.
+        let queued = tokio::time::Instant::now();
+        let deadline = queued + Duration::from_millis(self.inner.lane_config.max_wait_ms);
+        let backlogged = move || RouterError::Backlogged {
+            lane: lane.as_str(),
+            waited_ms: u64::try_from(queued.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
         // The conversation's lock is taken before queueing, so a burst in one
         // conversation waits here rather than on the workers (see `sequencer`).
-        let head = self.inner.sequencer.lock(op.conversation_id()).await?;
+        let head =
+            tokio::time::timeout_at(deadline, self.inner.sequencer.lock(op.conversation_id()))
+                .await
+                .map_err(|_| backlogged())??;
         let engine = self.clone();
-        let done = self
-            .inner
-            .lanes
-            .submit(lane, async move { engine.write(op, head).await })?;
+        let done = self.inner.lanes.submit(lane, async move {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(backlogged());
+            }
+            engine.write(op, head).await
+        })?;
         done.await.map_err(|_| RouterError::ShuttingDown)?
     }
 }

@@ -100,6 +100,27 @@ macro_rules! write_suite {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn a_write_that_cannot_start_in_time_is_refused_unstored() {
+            // No time to wait at all: every write is past its deadline when a
+            // worker takes it, as under a backlog that outgrew the bound.
+            let env = TestEnv::new($kind).await;
+            let mut config = test_config();
+            config.lanes.max_wait_ms = 0;
+            let membership = env.membership.clone();
+            let app = TestApp::spawn_on(env, config, membership).await;
+            let err = app.local.send(send_request(ANN, DIRECT, "m1", "hello")).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+            assert!(err.is_retriable() && err.to_string().contains("backlogged"), "{err}");
+            let path = format!("/v1/conversations/{DIRECT}/messages");
+            let (status, body) = app
+                .call(ANN, Method::POST, &path, Some(json!({"client_msg_id": "m2", "text": "hi"})))
+                .await;
+            assert_eq!(status, 503, "{body}");
+            assert_eq!(app.all(BOB, DIRECT).await.last_seq, 0, "nothing was stored");
+            app.shutdown().await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn concurrent_senders_on_two_instances_get_gapless_seqs() {
             const SENDERS: usize = 40;
             let env = TestEnv::new($kind).await;
