@@ -135,7 +135,8 @@ impl SequencingConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LaneConfig {
-    /// Workers writing to the store concurrently.
+    /// Workers writing to the store concurrently. Their writes share the
+    /// store's group commits, so more workers mean bigger batches, not more syncs.
     pub workers: usize,
     /// Queued writes the urgent lane holds (system notices).
     pub urgent_capacity: usize,
@@ -156,7 +157,7 @@ pub struct LaneConfig {
 impl Default for LaneConfig {
     fn default() -> Self {
         Self {
-            workers: 16,
+            workers: 64,
             urgent_capacity: 1024,
             normal_capacity: 4096,
             bulk_capacity: 4096,
