@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod deployment;
+mod durability;
 mod live;
 mod messaging;
 #[cfg(feature = "kafka")]
