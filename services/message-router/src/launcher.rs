@@ -55,7 +55,7 @@ impl ServiceLauncher for RouterLauncher {
                 Reach::Remote(Arc::new(cached) as GroupsClientRef)
             }
         };
-        let membership = GroupsMembership::new(groups);
+        let membership = GroupsMembership::cached(groups, bus.clone(), platform.shutdown().token());
         let deps = Deps {
             kv: platform.kv().await?,
             bus: bus.clone(),
